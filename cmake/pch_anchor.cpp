@@ -1,0 +1,1 @@
+// Owns the torch precompiled header that the other targets reuse.

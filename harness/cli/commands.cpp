@@ -1,0 +1,187 @@
+#include "harness/cli/commands.h"
+
+#include "harness/checkpoint/checkpoint.h"
+#include "harness/compute/macs.h"
+#include "harness/model/registry.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+namespace locbench::cli {
+
+namespace {
+
+int g_exit_code = 0;
+
+void run_guarded(const char* command, const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    // c10 errors carry a C++ backtrace after the first line; users need only the message.
+    if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
+    std::cerr << "bench " << command << ": " << msg << "\n";
+    g_exit_code = 1;
+  }
+}
+
+std::array<int64_t, 2> parse_img_size(const std::string& text) {
+  const auto x = text.find('x');
+  try {
+    size_t used = 0;
+    if (x == std::string::npos) {
+      const int64_t s = std::stoll(text, &used);
+      if (used != text.size() || s <= 0) throw std::invalid_argument("");
+      return {s, s};
+    }
+    size_t used2 = 0;
+    const int64_t h = std::stoll(text.substr(0, x), &used), w = std::stoll(text.substr(x + 1), &used2);
+    if (used != x || used2 != text.size() - x - 1 || h <= 0 || w <= 0) throw std::invalid_argument("");
+    return {h, w};
+  } catch (const std::exception&) {
+    throw std::invalid_argument("--img-size: expected H or HxW with positive integers, got '" + text + "'");
+  }
+}
+
+const VariantInfo& lookup(const std::string& name) {
+  const VariantInfo* info = Registry::instance().find(name);
+  if (!info) create_model(name);  // throws with a "did you mean"
+  return *info;
+}
+
+void list_models(bool json) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto* info : Registry::instance().list())
+    rows.push_back({{"name", info->name}, {"method", info->method}, {"task", info->task},
+                    {"paper", info->paper}, {"aliases", info->aliases}});
+  if (json) {
+    std::cout << rows.dump(2) << "\n";
+    return;
+  }
+  std::cout << fmt::format("{:<40} {:<10} {:<15} {}\n", "model", "method", "task", "paper");
+  for (const auto& r : rows)
+    std::cout << fmt::format("{:<40} {:<10} {:<15} {}\n", r["name"].get<std::string>(),
+                             r["method"].get<std::string>(), r["task"].get<std::string>(),
+                             r["paper"].get<std::string>());
+}
+
+void info(const std::string& name, const std::string& img_size, bool json) {
+  const VariantInfo& variant = lookup(name);
+  ModelArgs args;
+  if (!img_size.empty()) args.img_size = parse_img_size(img_size);
+  torch::manual_seed(0);
+  ModelPtr model = create_model(name, args);
+  model->eval();
+  const auto& cfg = model->variant_config();
+  const int64_t H = cfg.input_size[1], W = cfg.input_size[2];
+  auto input = torch::zeros({1, cfg.input_size[0], H, W});
+  MacCount count = count_macs([&] {
+    torch::InferenceMode guard;
+    model->forward(input);
+  });
+  const int64_t params = count_params(*model);
+  nlohmann::json out{{"model", variant.name},
+                     {"method", variant.method},
+                     {"task", variant.task},
+                     {"paper", variant.paper},
+                     {"img_size", {H, W}},
+                     {"batch_size", 1},
+                     {"params", params},
+                     {"macs", static_cast<int64_t>(count.macs)},
+                     {"gmacs", count.macs / 1e9},
+                     {"flops", static_cast<int64_t>(2 * count.macs)},
+                     {"convention", "fvcore: one multiply-add = 1 MAC; flops = 2 x macs; SDPA = its two matmuls; "
+                                    "layer/group norm 5 per element"},
+                     {"macs_by_op", count.macs_by_op},
+                     {"unhandled_ops", count.unhandled_ops},
+                     {"config",
+                      {{"input_size", cfg.input_size}, {"mean", cfg.mean}, {"std", cfg.std},
+                       {"crop_pct", cfg.crop_pct}, {"interpolation", cfg.interpolation},
+                       {"patch_size", cfg.patch_size}, {"num_classes", cfg.num_classes}}}};
+  if (json) {
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  std::cout << fmt::format("{}  ({}, {})\n  input     {}x{}\n  params    {:L} ({:.2f} M)\n  MACs      {:.3f} G\n"
+                           "  FLOPs     {:.3f} G\n",
+                           variant.name, variant.method, variant.paper, H, W, params, params / 1e6,
+                           count.macs / 1e9, 2 * count.macs / 1e9);
+  for (const auto& [op, macs] : count.macs_by_op)
+    std::cout << fmt::format("    {:<34} {:>10.3f} GMACs\n", op, macs / 1e9);
+  if (!count.unhandled_ops.empty()) {
+    std::cout << "  not counted (no handler):";
+    for (const auto& [op, calls] : count.unhandled_ops) std::cout << " " << op << " x" << calls;
+    std::cout << "\n";
+  }
+}
+
+struct ForwardOptions {
+  std::string model, weights, input, output, img_size;
+  int64_t num_classes = -1;
+  bool features = false;
+  uint64_t seed = 0;
+};
+
+void forward(const ForwardOptions& o) {
+  lookup(o.model);
+  auto inputs = read_safetensors(o.input);
+  auto it = inputs.find("image");
+  if (it == inputs.end()) throw std::invalid_argument(o.input + ": no tensor 'image'");
+  torch::Tensor image = it->second;
+  if (image.dim() != 4 || image.size(1) != 3 || image.scalar_type() != torch::kFloat32)
+    throw std::invalid_argument(fmt::format("{}: image: expected float32 (B, 3, H, W), got {} {}", o.input,
+                                            c10::toString(image.scalar_type()), fmt::join(image.sizes(), "x")));
+  ModelArgs args;
+  if (o.num_classes >= 0) args.num_classes = o.num_classes;
+  if (!o.img_size.empty()) args.img_size = parse_img_size(o.img_size);
+  torch::manual_seed(o.seed);
+  ModelPtr model = create_model(o.model, args);
+  if (!o.weights.empty()) load_checkpoint(*model, o.weights);
+  model->eval();
+  torch::Tensor result;
+  {
+    torch::InferenceMode guard;
+    result = o.features ? model->forward_dense(image) : model->forward(image);
+  }
+  write_safetensors(o.output, {{o.features ? "features" : "logits", result}},
+                    {{"model", o.model}, {"producer", "locbench"}});
+}
+
+}  // namespace
+
+int exit_code() { return g_exit_code; }
+
+void add_commands(CLI::App& app) {
+  auto* list = app.add_subcommand("list", "List registered things");
+  list->require_subcommand(1);
+  auto* models = list->add_subcommand("models", "Every model variant with its method, task and paper");
+  static bool list_json = false;
+  models->add_flag("--json", list_json, "Print JSON");
+  models->callback([] { run_guarded("list models", [] { list_models(list_json); }); });
+
+  auto* info_cmd = app.add_subcommand("info", "Parameters and compute (MACs, fvcore convention) of a model");
+  static std::string info_model, info_size;
+  static bool info_json = false;
+  info_cmd->add_option("model", info_model, "Registered model name")->required();
+  info_cmd->add_option("--img-size", info_size, "Input size H or HxW (default: the variant's)");
+  info_cmd->add_flag("--json", info_json, "Print JSON");
+  info_cmd->callback([] { run_guarded("info", [] { info(info_model, info_size, info_json); }); });
+
+  auto* fwd = app.add_subcommand("forward", "Run a model on images from a safetensors file");
+  static ForwardOptions f;
+  fwd->add_option("--model", f.model, "Registered model name")->required();
+  fwd->add_option("--weights", f.weights, "Checkpoint (.safetensors, timm/official keys)");
+  fwd->add_option("--input", f.input, "safetensors with 'image' (float32 B x 3 x H x W, normalised)")->required();
+  fwd->add_option("--output", f.output, "safetensors to write 'logits' or 'features' to")->required();
+  fwd->add_flag("--features", f.features, "Write dense features (B x C x H/p x W/p) instead of logits");
+  fwd->add_option("--seed", f.seed, "Seed of the initialisation when no weights are given");
+  fwd->add_option("--num-classes", f.num_classes, "Override the number of classes");
+  fwd->add_option("--img-size", f.img_size, "Override the size the model is built for (H or HxW)");
+  fwd->callback([] { run_guarded("forward", [] { forward(f); }); });
+}
+
+}  // namespace locbench::cli

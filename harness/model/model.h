@@ -1,0 +1,59 @@
+// The one interface every locbench method implements, and the per-variant configuration beside it.
+// Methods include this header only; they know nothing else of the harness.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace locbench {
+
+// What timm calls a pretrained_cfg: how a variant expects its input.
+struct VariantConfig {
+  std::array<int64_t, 3> input_size{3, 224, 224};  // C, H, W at which the variant was trained
+  std::array<double, 3> mean{0.5, 0.5, 0.5};
+  std::array<double, 3> std{0.5, 0.5, 0.5};
+  double crop_pct = 0.9;
+  std::string interpolation = "bicubic";
+  int64_t patch_size = 16;  // stride of the dense features
+  int64_t num_classes = 1000;
+};
+
+// Overrides applied when a variant is built (timm's create_model kwargs).
+struct ModelArgs {
+  std::optional<int64_t> num_classes;
+  std::optional<std::array<int64_t, 2>> img_size;  // H, W the model is built for (position-embedding grid)
+  std::optional<double> drop_rate;
+  std::optional<double> drop_path_rate;
+  std::optional<bool> fused_attn;  // SDPA (default) or the explicit softmax path
+};
+
+class Model : public torch::nn::Module {
+ public:
+  // Classification logits (B, num_classes) for normalised images (B, 3, H, W).
+  virtual torch::Tensor forward(const torch::Tensor& images) = 0;
+  // Dense features (B, C, H / stride, W / stride) for segmentation heads.
+  virtual torch::Tensor forward_dense(const torch::Tensor& images) = 0;
+  // Outputs of the given blocks (0-based; negative counts from the end), each (B, C_i, H_i, W_i).
+  virtual std::vector<torch::Tensor> forward_intermediates(const torch::Tensor& images,
+                                                           const std::vector<int64_t>& indices) = 0;
+  virtual int64_t num_blocks() const = 0;
+  virtual int64_t num_features() const = 0;  // C of forward_dense
+  virtual int64_t feature_stride() const = 0;
+  // Keys an official checkpoint may carry that the model derives itself (accepted and ignored on load).
+  virtual bool ignores_checkpoint_key(const std::string& /*key*/) const { return false; }
+
+  const VariantConfig& variant_config() const { return config_; }
+  void set_variant_config(VariantConfig config) { config_ = std::move(config); }
+
+ private:
+  VariantConfig config_;
+};
+
+using ModelPtr = std::shared_ptr<Model>;
+
+}  // namespace locbench

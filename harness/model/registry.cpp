@@ -1,0 +1,90 @@
+#include "harness/model/registry.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace locbench {
+
+Registry& Registry::instance() {
+  static Registry registry;
+  return registry;
+}
+
+void Registry::add(VariantInfo info) {
+  if (variants_.count(info.name) || aliases_.count(info.name))
+    throw std::logic_error("model '" + info.name + "' is registered twice");
+  for (const auto& alias : info.aliases) aliases_[alias] = info.name;
+  std::string name = info.name;
+  variants_.emplace(std::move(name), std::move(info));
+}
+
+const VariantInfo* Registry::find(const std::string& name) const {
+  auto it = variants_.find(name);
+  if (it != variants_.end()) return &it->second;
+  auto alias = aliases_.find(name);
+  if (alias != aliases_.end()) return &variants_.at(alias->second);
+  return nullptr;
+}
+
+std::vector<const VariantInfo*> Registry::list() const {
+  std::vector<const VariantInfo*> out;
+  for (const auto& [name, info] : variants_) out.push_back(&info);
+  return out;
+}
+
+namespace {
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+}  // namespace
+
+std::vector<std::string> Registry::suggest(const std::string& name, size_t max) const {
+  std::vector<std::pair<size_t, std::string>> scored;
+  auto score = [&](const std::string& candidate) {
+    size_t d = edit_distance(name, candidate);
+    // A typo in a prefix ("vitt_tiny") should still find the full name.
+    size_t prefix = edit_distance(name, candidate.substr(0, std::min(candidate.size(), name.size() + 1)));
+    scored.emplace_back(std::min(d, prefix), candidate);
+  };
+  for (const auto& [n, info] : variants_) score(n);
+  for (const auto& [alias, target] : aliases_) score(alias);
+  std::sort(scored.begin(), scored.end());
+  std::vector<std::string> out;
+  for (const auto& [d, n] : scored) {
+    if (out.size() >= max || d > std::max<size_t>(3, name.size() / 3)) break;
+    out.push_back(n);
+  }
+  return out;
+}
+
+ModelPtr create_model(const std::string& name, const ModelArgs& args) {
+  const VariantInfo* info = Registry::instance().find(name);
+  if (!info) {
+    std::string msg = "unknown model '" + name + "'";
+    auto close = Registry::instance().suggest(name);
+    if (!close.empty()) msg += " (did you mean " + close.front() + "?)";
+    throw std::invalid_argument(msg);
+  }
+  ModelPtr model = info->factory(args);
+  VariantConfig config = info->config;
+  if (args.num_classes) config.num_classes = *args.num_classes;
+  if (args.img_size) {
+    config.input_size[1] = (*args.img_size)[0];
+    config.input_size[2] = (*args.img_size)[1];
+  }
+  model->set_variant_config(std::move(config));
+  return model;
+}
+
+}  // namespace locbench
