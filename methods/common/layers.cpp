@@ -105,9 +105,8 @@ torch::nn::LayerNorm layer_norm(int64_t dim, double eps) {
 
 torch::Tensor resample_abs_pos_embed(const torch::Tensor& pos_embed, std::array<int64_t, 2> new_grid,
                                      std::array<int64_t, 2> old_grid, int64_t num_prefix) {
-  const int64_t num_new = new_grid[0] * new_grid[1] + num_prefix;
-  // timm returns the table unchanged when the token count matches and the new grid is square.
-  if (num_new == pos_embed.size(1) && new_grid[0] == new_grid[1]) return pos_embed;
+  // timm returns the table unchanged when the grid is the one it was trained on.
+  if (new_grid == old_grid) return pos_embed;
   const int64_t C = pos_embed.size(2);
   auto prefix = pos_embed.narrow(1, 0, num_prefix);
   auto grid = pos_embed.narrow(1, num_prefix, pos_embed.size(1) - num_prefix).to(torch::kFloat32);
