@@ -1,0 +1,399 @@
+// SQLite store: schema migrations, connection settings for several writing processes, and the
+// run/cell/result reads and writes. Every value goes through a bound prepared statement.
+#include "harness/store/store.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace locbench::store {
+namespace {
+
+constexpr int kBusyTimeoutMs = 30'000;  // writers queue behind each other's transactions this long
+
+// Migration N (1-based) takes user_version N-1 to N. Append new steps; never edit a released one.
+const std::vector<std::string>& migrations() {
+  static const std::vector<std::string> steps = {
+      // 1: runs, their cells, and each cell's results.
+      R"sql(
+        CREATE TABLE runs(
+          id INTEGER PRIMARY KEY,
+          suite_name TEXT NOT NULL,
+          suite_path TEXT,
+          suite_json TEXT NOT NULL,
+          suite_hash TEXT NOT NULL,
+          git_commit TEXT,
+          started_at TEXT NOT NULL,
+          ended_at TEXT,
+          status TEXT NOT NULL CHECK (status IN ('running','passed','failed','interrupted')),
+          host TEXT, cpu_name TEXT, gpu_name TEXT, driver_version TEXT, cuda_version TEXT,
+          libtorch_version TEXT, threads INTEGER, seeds TEXT, locbench_version TEXT);
+        CREATE TABLE cells(
+          id INTEGER PRIMARY KEY,
+          run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+          cell_key TEXT NOT NULL,
+          model TEXT NOT NULL,
+          dataset TEXT,
+          measurement TEXT NOT NULL,
+          settings TEXT NOT NULL,
+          seed INTEGER,
+          status TEXT NOT NULL CHECK (status IN ('passed','failed')),
+          error TEXT, started_at TEXT, ended_at TEXT,
+          UNIQUE(run_id, cell_key));
+        CREATE TABLE results(
+          id INTEGER PRIMARY KEY,
+          cell_id INTEGER NOT NULL REFERENCES cells(id) ON DELETE CASCADE,
+          metric TEXT NOT NULL,
+          value REAL,
+          unit TEXT,
+          convention TEXT);
+        CREATE INDEX cells_run_id ON cells(run_id);
+        CREATE INDEX results_cell_id ON results(cell_id);
+        CREATE INDEX runs_suite_name ON runs(suite_name);
+      )sql",
+  };
+  return steps;
+}
+
+[[noreturn]] void fail(sqlite3* db, const std::string& path, const std::string& what) {
+  int code = db ? sqlite3_errcode(db) : SQLITE_ERROR;
+  if (code == SQLITE_NOTADB) throw StoreError(path + " is not a SQLite database");
+  if (code == SQLITE_CANTOPEN)
+    throw StoreError(path + ": cannot open the database (does its folder exist and is it writable?)");
+  std::string detail = db ? sqlite3_errmsg(db) : "out of memory";
+  throw StoreError(path + ": " + what + ": " + detail);
+}
+
+// A prepared statement; bind values by 1-based index, step, read columns.
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& path, const char* sql) : db_(db), path_(path) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) fail(db, path, "preparing a statement");
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int i, const std::string& text) {
+    return check(sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
+  }
+  Statement& bind_or_null(int i, const std::string& text) { return text.empty() ? bind_null(i) : bind(i, text); }
+  Statement& bind(int i, int64_t value) { return check(sqlite3_bind_int64(stmt_, i, value)); }
+  Statement& bind(int i, double value) {
+    return std::isnan(value) ? bind_null(i) : check(sqlite3_bind_double(stmt_, i, value));
+  }
+  Statement& bind(int i, const std::optional<int64_t>& value) { return value ? bind(i, *value) : bind_null(i); }
+  Statement& bind_null(int i) { return check(sqlite3_bind_null(stmt_, i)); }
+
+  // True while a row is available; false when done. Errors (constraints included) throw.
+  bool step(const std::string& what) {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    fail(db_, path_, what);
+  }
+
+  std::string text(int col) const {
+    auto* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : std::string();
+  }
+  int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double real(int col) const { return is_null(col) ? std::nan("") : sqlite3_column_double(stmt_, col); }
+  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+ private:
+  Statement& check(int rc) {
+    if (rc != SQLITE_OK) fail(db_, path_, "binding a value");
+    return *this;
+  }
+  sqlite3* db_;
+  const std::string& path_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+void exec(sqlite3* db, const std::string& path, const std::string& sql, const std::string& what) {
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) fail(db, path, what);
+}
+
+// Rolls back unless committed, so an exception anywhere inside leaves no partial write.
+class Transaction {
+ public:
+  // IMMEDIATE takes the write lock up front: two writers queue on the busy timeout instead of
+  // deadlocking on a read-to-write upgrade. Readers use DEFERRED for one consistent snapshot.
+  Transaction(sqlite3* db, const std::string& path, bool write) : db_(db), path_(path) {
+    exec(db, path, write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", "starting a transaction");
+  }
+  ~Transaction() {
+    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  void commit() {
+    exec(db_, path_, "COMMIT", "committing");
+    open_ = false;
+  }
+
+ private:
+  sqlite3* db_;
+  const std::string& path_;
+  bool open_ = true;
+};
+
+int user_version(sqlite3* db, const std::string& path) {
+  Statement st(db, path, "PRAGMA user_version");
+  st.step("reading the schema version");
+  return static_cast<int>(st.int64(0));
+}
+
+void check_not_newer(int version, const std::string& path) {
+  if (version > schema_version())
+    throw StoreError(path + ": database schema version " + std::to_string(version) +
+                     " is newer than this locbench understands (" + std::to_string(schema_version()) +
+                     "); use a newer bench or another database file");
+}
+
+std::string seeds_to_json(const std::vector<int64_t>& seeds) { return nlohmann::json(seeds).dump(); }
+
+std::vector<int64_t> seeds_from_json(const std::string& text) {
+  if (text.empty()) return {};
+  auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_array()) return {};
+  std::vector<int64_t> seeds;
+  for (const auto& s : parsed)
+    if (s.is_number_integer()) seeds.push_back(s.get<int64_t>());
+  return seeds;
+}
+
+}  // namespace
+
+std::string now_iso8601() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[40];
+  size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(text + n, sizeof text - n, ".%03dZ", static_cast<int>(ms));
+  return text;
+}
+
+int schema_version() { return static_cast<int>(migrations().size()); }
+
+Store::Store(const std::string& path, Clock clock) : path_(path), clock_(std::move(clock)) {
+  try {
+    open_connection();
+    migrate();
+  } catch (...) {
+    sqlite3_close(db_);
+    throw;
+  }
+}
+
+Store::~Store() { sqlite3_close(db_); }
+
+void Store::open_connection() {
+  if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK)
+    fail(db_, path_, "opening");
+  sqlite3_extended_result_codes(db_, 0);
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+  // Reading the schema version first makes a non-database file fail here, with a clear message.
+  check_not_newer(user_version(db_, path_), path_);
+  {
+    Statement wal(db_, path_, "PRAGMA journal_mode=WAL");
+    wal.step("switching to WAL journal mode");
+    if (wal.text(0) != "wal" && path_ != ":memory:")
+      throw StoreError(path_ + ": could not switch to WAL journal mode (got '" + wal.text(0) +
+                       "'); put the database on a local file system");
+  }
+  exec(db_, path_, "PRAGMA foreign_keys=ON", "enabling foreign keys");
+  // In WAL mode, NORMAL syncs the WAL only at checkpoints, not at every commit. A committed
+  // transaction is already in the WAL file (written by the OS), so killing the process never loses
+  // or tears it; a power loss may drop the last few commits but cannot corrupt the database,
+  // because readers and recovery ignore WAL frames after the last valid commit frame.
+  exec(db_, path_, "PRAGMA synchronous=NORMAL", "setting synchronous=NORMAL");
+}
+
+void Store::migrate() {
+  // Each step runs in its own write transaction and re-reads the version inside it, so two
+  // processes opening a fresh file at once apply every step exactly once.
+  for (;;) {
+    Transaction tx(db_, path_, /*write=*/true);
+    int version = user_version(db_, path_);
+    check_not_newer(version, path_);
+    if (version == schema_version()) {
+      tx.commit();
+      return;
+    }
+    exec(db_, path_, migrations()[version], "migrating to schema version " + std::to_string(version + 1));
+    // The version is an integer from this code, not a user value; PRAGMA cannot take bound parameters.
+    exec(db_, path_, "PRAGMA user_version=" + std::to_string(version + 1), "recording the schema version");
+    tx.commit();
+  }
+}
+
+int64_t Store::begin_run(const RunInfo& info) {
+  Transaction tx(db_, path_, true);
+  Statement st(db_, path_,
+               "INSERT INTO runs(suite_name, suite_path, suite_json, suite_hash, git_commit, started_at, status,"
+               " host, cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, threads, seeds,"
+               " locbench_version) VALUES(?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?)");
+  st.bind(1, info.suite_name).bind_or_null(2, info.suite_path).bind(3, info.suite_json).bind(4, info.suite_hash);
+  st.bind_or_null(5, info.git_commit).bind(6, clock_()).bind_or_null(7, info.host).bind_or_null(8, info.cpu_name);
+  st.bind_or_null(9, info.gpu_name).bind_or_null(10, info.driver_version).bind_or_null(11, info.cuda_version);
+  st.bind_or_null(12, info.libtorch_version).bind(13, static_cast<int64_t>(info.threads));
+  st.bind(14, seeds_to_json(info.seeds)).bind_or_null(15, info.locbench_version);
+  st.step("recording a new run");
+  int64_t id = sqlite3_last_insert_rowid(db_);
+  tx.commit();
+  return id;
+}
+
+void Store::reopen_run(int64_t run_id) {
+  Transaction tx(db_, path_, true);
+  Statement st(db_, path_, "UPDATE runs SET status='running', ended_at=NULL WHERE id=?");
+  st.bind(1, run_id).step("reopening run " + std::to_string(run_id));
+  if (sqlite3_changes(db_) != 1) throw StoreError(path_ + ": run " + std::to_string(run_id) + " does not exist");
+  tx.commit();
+}
+
+void Store::end_run(int64_t run_id, const std::string& status) {
+  if (status != "passed" && status != "failed" && status != "interrupted")
+    throw StoreError(path_ + ": a run ends as 'passed', 'failed' or 'interrupted', not '" + status + "'");
+  Transaction tx(db_, path_, true);
+  Statement st(db_, path_, "UPDATE runs SET status=?, ended_at=? WHERE id=?");
+  st.bind(1, status).bind(2, clock_()).bind(3, run_id).step("ending run " + std::to_string(run_id));
+  if (sqlite3_changes(db_) != 1) throw StoreError(path_ + ": run " + std::to_string(run_id) + " does not exist");
+  tx.commit();
+}
+
+void Store::record_cell(int64_t run_id, const Cell& cell) {
+  const std::string where = "cell '" + cell.key + "' of run " + std::to_string(run_id);
+  Transaction tx(db_, path_, true);
+  {
+    Statement exists(db_, path_, "SELECT 1 FROM runs WHERE id=?");
+    if (!exists.bind(1, run_id).step("looking up run " + std::to_string(run_id)))
+      throw StoreError(path_ + ": cannot record " + where + ": the run does not exist");
+  }
+  {
+    // A failed attempt is replaced by the new one (resume retries failures); a passed one is kept.
+    Statement drop(db_, path_, "DELETE FROM cells WHERE run_id=? AND cell_key=? AND status='failed'");
+    drop.bind(1, run_id).bind(2, cell.key).step("replacing the failed " + where);
+  }
+  Statement insert(db_, path_,
+                   "INSERT INTO cells(run_id, cell_key, model, dataset, measurement, settings, seed, status,"
+                   " error, started_at, ended_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+  insert.bind(1, run_id).bind(2, cell.key).bind(3, cell.model).bind_or_null(4, cell.dataset);
+  insert.bind(5, cell.measurement).bind(6, cell.settings_json.empty() ? std::string("{}") : cell.settings_json);
+  insert.bind(7, cell.seed).bind(8, std::string(cell.passed ? "passed" : "failed")).bind_or_null(9, cell.error);
+  insert.bind_or_null(10, cell.started_at).bind_or_null(11, cell.ended_at);
+  try {
+    insert.step("recording " + where);
+  } catch (const StoreError&) {
+    if (sqlite3_errcode(db_) == SQLITE_CONSTRAINT)
+      throw StoreError(path_ + ": cannot record " + where + ": it is already recorded as passed");
+    throw;
+  }
+  int64_t cell_id = sqlite3_last_insert_rowid(db_);
+  Statement result(db_, path_, "INSERT INTO results(cell_id, metric, value, unit, convention) VALUES(?,?,?,?,?)");
+  for (const auto& r : cell.results) {
+    result.bind(1, cell_id).bind(2, r.metric).bind(3, r.value).bind_or_null(4, r.unit).bind_or_null(5, r.convention);
+    result.step("recording result '" + r.metric + "' of " + where);
+    result.reset();
+  }
+  tx.commit();
+}
+
+std::optional<int64_t> Store::newest_run_where(const std::string& where_sql, const std::string* bind_text) const {
+  Statement st(db_, path_, ("SELECT id FROM runs " + where_sql + " ORDER BY id DESC LIMIT 1").c_str());
+  if (bind_text) st.bind(1, *bind_text);
+  if (!st.step("finding the newest run")) return std::nullopt;
+  return st.int64(0);
+}
+
+std::optional<int64_t> Store::last_run(const std::string& suite_name) const {
+  return newest_run_where("WHERE suite_name=?", &suite_name);
+}
+
+std::optional<int64_t> Store::latest_run() const { return newest_run_where("", nullptr); }
+
+namespace {
+
+constexpr const char* kRunColumns =
+    "SELECT id, suite_name, suite_path, suite_json, suite_hash, git_commit, started_at, ended_at, status, host,"
+    " cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, threads, seeds, locbench_version FROM runs";
+
+Run run_from_row(const Statement& st) {
+  Run run;
+  run.id = st.int64(0);
+  RunInfo& i = run.info;
+  i.suite_name = st.text(1), i.suite_path = st.text(2), i.suite_json = st.text(3), i.suite_hash = st.text(4);
+  i.git_commit = st.text(5), run.started_at = st.text(6), run.ended_at = st.text(7), run.status = st.text(8);
+  i.host = st.text(9), i.cpu_name = st.text(10), i.gpu_name = st.text(11), i.driver_version = st.text(12);
+  i.cuda_version = st.text(13), i.libtorch_version = st.text(14), i.threads = static_cast<int>(st.int64(15));
+  i.seeds = seeds_from_json(st.text(16)), i.locbench_version = st.text(17);
+  return run;
+}
+
+}  // namespace
+
+std::optional<Run> Store::run(int64_t run_id) const {
+  Statement st(db_, path_, (std::string(kRunColumns) + " WHERE id=?").c_str());
+  if (!st.bind(1, run_id).step("reading run " + std::to_string(run_id))) return std::nullopt;
+  return run_from_row(st);
+}
+
+std::vector<Run> Store::runs() const {
+  Statement st(db_, path_, (std::string(kRunColumns) + " ORDER BY id").c_str());
+  std::vector<Run> out;
+  while (st.step("reading runs")) out.push_back(run_from_row(st));
+  return out;
+}
+
+std::set<std::string> Store::passed_cells(int64_t run_id) const {
+  Statement st(db_, path_, "SELECT cell_key FROM cells WHERE run_id=? AND status='passed'");
+  st.bind(1, run_id);
+  std::set<std::string> keys;
+  while (st.step("reading the passed cells of run " + std::to_string(run_id))) keys.insert(st.text(0));
+  return keys;
+}
+
+std::vector<Cell> Store::cells(int64_t run_id) const {
+  const std::string what = "reading the cells of run " + std::to_string(run_id);
+  Transaction snapshot(db_, path_, /*write=*/false);  // cells and results from one consistent state
+  std::vector<Cell> cells;
+  std::map<int64_t, size_t> index_of_id;
+  {
+    Statement st(db_, path_,
+                 "SELECT id, cell_key, model, dataset, measurement, settings, seed, status, error, started_at,"
+                 " ended_at FROM cells WHERE run_id=? ORDER BY id");
+    st.bind(1, run_id);
+    while (st.step(what)) {
+      Cell c;
+      c.key = st.text(1), c.model = st.text(2), c.dataset = st.text(3), c.measurement = st.text(4);
+      c.settings_json = st.text(5);
+      if (!st.is_null(6)) c.seed = st.int64(6);
+      c.passed = st.text(7) == "passed";
+      c.error = st.text(8), c.started_at = st.text(9), c.ended_at = st.text(10);
+      index_of_id[st.int64(0)] = cells.size();
+      cells.push_back(std::move(c));
+    }
+  }
+  Statement st(db_, path_,
+               "SELECT r.cell_id, r.metric, r.value, r.unit, r.convention FROM results r"
+               " JOIN cells c ON c.id = r.cell_id WHERE c.run_id=? ORDER BY r.id");
+  st.bind(1, run_id);
+  while (st.step(what)) {
+    cells[index_of_id.at(st.int64(0))].results.push_back({st.text(1), st.real(2), st.text(3), st.text(4)});
+  }
+  snapshot.commit();
+  return cells;
+}
+
+}  // namespace locbench::store

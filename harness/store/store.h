@@ -1,0 +1,97 @@
+// The results store: one SQLite database holding runs, their cells and each cell's results.
+// Torch-free on purpose (the report reads it without LibTorch). Schema: harness/store/SCHEMA.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace locbench::store {
+
+// Every failure of the store; the message names the database file.
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What a run records about its suite, its provenance and its machine.
+struct RunInfo {
+  std::string suite_name, suite_path, suite_json, suite_hash, git_commit, host, cpu_name, gpu_name,
+      driver_version, cuda_version, libtorch_version, locbench_version;
+  int threads = 0;
+  std::vector<int64_t> seeds;
+};
+
+// One row of `runs`, as read back.
+struct Run {
+  int64_t id = 0;
+  RunInfo info;
+  std::string started_at, ended_at, status;
+};
+
+// One measured number. A NaN value is stored as NULL (a metric that could not be computed).
+struct Result {
+  std::string metric;
+  double value = 0.0;
+  std::string unit, convention;  // convention: counting convention or protocol, e.g. "fvcore", "median"
+};
+
+// One finished cell of the plan (model x dataset x measurement x settings [x seed]) and its results.
+struct Cell {
+  std::string key, model, dataset, measurement, settings_json = "{}";
+  std::optional<int64_t> seed;
+  bool passed = true;
+  std::string error, started_at, ended_at;
+  std::vector<Result> results;
+};
+
+// ISO-8601 UTC with milliseconds, e.g. "2026-11-21T23:05:09.123Z".
+std::string now_iso8601();
+
+// The schema version this code writes; a database with a newer one is refused.
+int schema_version();
+
+class Store {
+ public:
+  using Clock = std::function<std::string()>;
+
+  // Opens (creating the file if missing; its folder must exist) and migrates to schema_version().
+  // `clock` gives run timestamps; tests pass a fixed one.
+  explicit Store(const std::string& path, Clock clock = now_iso8601);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // Writing. Each call is one IMMEDIATE transaction, so several processes may share one database.
+  int64_t begin_run(const RunInfo& info);                          // status 'running', started_at now
+  void reopen_run(int64_t run_id);                                 // --resume: status back to 'running'
+  void record_cell(int64_t run_id, const Cell& cell);              // replaces a failed row of the same key
+  void end_run(int64_t run_id, const std::string& status);         // 'passed', 'failed' or 'interrupted'
+
+  // Reading.
+  std::optional<int64_t> last_run(const std::string& suite_name) const;  // newest run of a suite
+  std::optional<int64_t> latest_run() const;                             // newest run of any suite
+  std::optional<Run> run(int64_t run_id) const;
+  std::vector<Run> runs() const;                                          // oldest first
+  std::set<std::string> passed_cells(int64_t run_id) const;               // keys a resume may skip
+  std::vector<Cell> cells(int64_t run_id) const;                          // in recording order, with results
+
+ private:
+  void open_connection();
+  void migrate();
+  std::optional<int64_t> newest_run_where(const std::string& where_sql, const std::string* bind_text) const;
+
+  std::string path_;
+  Clock clock_;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace locbench::store

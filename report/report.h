@@ -1,0 +1,44 @@
+// Paper-style tables and plots from the results database. Reads only the store (and the published
+// numbers file); measures nothing. Torch-free.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+
+namespace locbench::report {
+
+struct ReportOptions {
+  std::string db = "results/locbench.db";
+  std::optional<int64_t> run;         // a run id; wins over `suite`
+  std::optional<std::string> suite;   // the newest run of this suite; neither: the newest run of all
+  std::string format = "md";          // md, csv, latex, html, json (svg: the default plot, see PlotOptions)
+  std::optional<std::string> baseline;  // a model of the run: other rows show deltas against it
+  // Papers' own numbers (results/published.json). Shown as "<model> (published)" rows under every
+  // model that has any, unless `published` is empty. A missing file at the default path is skipped;
+  // a missing file named explicitly is an error.
+  std::string published = "results/published.json";
+  std::string out;  // a file to write instead of the stream
+};
+
+// Writes the table of one run to `out` (or the file options.out). Returns 0, or 1 after writing a
+// one-line message to `err`.
+int run_report(const ReportOptions& options, std::ostream& out, std::ostream& err);
+
+struct PlotOptions {
+  std::string db = "results/locbench.db";
+  std::optional<int64_t> run;
+  std::optional<std::string> suite;
+  // Axis selectors: a metric name (`macs`, `latency`, `top1`, `miou`, ...), optionally narrowed by
+  // dataset and settings: `miou@ade20k`, `latency:batch_size=1`. When `x` names a setting instead of
+  // a metric (`batch_size`, `resolution`), each model becomes a line of `y` against that setting.
+  std::string x = "macs";
+  std::string y = "top1";
+  std::string out;
+};
+
+// Writes a standalone SVG: a labelled scatter (one point per model, mean over seeds) or lines.
+int run_plot(const PlotOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace locbench::report

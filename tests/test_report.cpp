@@ -1,0 +1,294 @@
+// The report: golden tables in every format and one SVG, from a database filled through the Store.
+// Regenerate the golden files with LOCBENCH_UPDATE_GOLDEN=1 and review the diff.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "harness/store/store.h"
+#include "report/report.h"
+#include "report/table.h"
+#include "test_helpers.h"
+
+namespace locbench::report {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using store::Cell;
+using store::Result;
+
+constexpr const char* kTiny = "vit_tiny_patch16_224";
+constexpr const char* kLocAt = "locatvit_tiny";
+constexpr const char* kLocal = "localvit_tiny_mlp4_act3_r192";
+
+Cell cell(const std::string& model, const std::string& dataset, const std::string& measurement,
+          const std::string& settings, std::optional<int64_t> seed, std::vector<Result> results) {
+  Cell c;
+  c.model = model, c.dataset = dataset, c.measurement = measurement, c.settings_json = settings, c.seed = seed;
+  c.key = model + "/" + dataset + "/" + measurement + "/" + settings + "/" + (seed ? std::to_string(*seed) : "-");
+  c.results = std::move(results);
+  c.started_at = c.ended_at = "2026-01-01T00:00:00.000Z";
+  return c;
+}
+
+struct ModelNumbers {
+  const char* model;
+  double params, macs, latency_bs1, latency_bs8, throughput_bs8;
+  std::vector<double> top1;          // per seed 0..2
+  std::vector<double> miou_ade;      // per seed 0..1 (n = 2)
+  double miou_pc;                    // seed 0 only
+};
+
+// A fixed database: three models (recorded out of suite order), complexity, latency at two batch
+// sizes, ImageNet top-1 over 3 seeds, mIoU on two datasets, and one failed cell.
+fs::path fill_database(const std::string& name) {
+  auto db = testing::temp_dir(name) / "results.db";
+  store::Store s(db.string(), [] { return std::string("2026-01-01T00:00:00.000Z"); });
+  store::RunInfo info;
+  info.suite_name = "locality";
+  info.suite_json = json{{"name", "locality"}, {"models", {kTiny, kLocAt, kLocal}}}.dump();
+  info.suite_hash = "0123abcd";
+  info.git_commit = "b39fe70";
+  info.host = "testhost";
+  info.gpu_name = "NVIDIA H100 80GB HBM3";
+  info.libtorch_version = "2.5.1";
+  info.seeds = {0, 1, 2};
+  int64_t run = s.begin_run(info);
+  std::vector<ModelNumbers> models = {
+      {kLocAt, 5719756, 1.275e9, 4.10, 9.00, 1500.0, {73.8, 74.0, 74.2}, {23.2, 23.6}, 38.6},
+      {kTiny, 5717416, 1.258e9, 3.50, 8.00, 1700.0, {72.1, 72.5, 72.3}, {17.1, 17.5}, 33.7},
+      {kLocal, 5910000, 1.27e9, 4.50, 0.0, 0.0, {74.7, 74.9, 74.8}, {21.0, 21.4}, 36.0},
+  };
+  for (const auto& m : models) {
+    s.record_cell(run, cell(m.model, "", "complexity", "{}", std::nullopt,
+                            {{"params", m.params, "count", ""}, {"macs", m.macs, "MACs", "fvcore"}}));
+    s.record_cell(run, cell(m.model, "", "latency", R"({"batch_size":1})", std::nullopt,
+                            {{"latency", m.latency_bs1, "ms", "median"}}));
+    if (m.model == std::string(kLocal)) {
+      Cell failed = cell(m.model, "", "latency", R"({"batch_size":8})", std::nullopt, {});
+      failed.passed = false;
+      failed.error = "CUDA out of memory\nbacktrace follows";
+      s.record_cell(run, failed);
+    } else {
+      s.record_cell(run, cell(m.model, "", "latency", R"({"batch_size":8})", std::nullopt,
+                              {{"latency", m.latency_bs8, "ms", "median"}, {"throughput", m.throughput_bs8, "img/s", ""}}));
+    }
+    for (int seed = 0; seed < 3; ++seed)
+      s.record_cell(run, cell(m.model, "imagenet", "accuracy", "{}", seed, {{"top1", m.top1[seed], "%", ""}}));
+    for (int seed = 0; seed < 2; ++seed)
+      s.record_cell(run, cell(m.model, "ade20k", "segmentation", "{}", seed, {{"miou", m.miou_ade[seed], "%", "whole"}}));
+    s.record_cell(run, cell(m.model, "pascal_context_59", "segmentation", "{}", 0, {{"miou", m.miou_pc, "%", "whole"}}));
+  }
+  s.end_run(run, "failed");
+  return db;
+}
+
+// A small published-numbers file, so the goldens do not change when results/published.json grows.
+fs::path write_published(const fs::path& dir) {
+  json doc = {{"numbers",
+               {{{"model", kTiny}, {"metric", "top1"}, {"dataset", "imagenet"}, {"value", 72.39}, {"unit", "%"},
+                 {"convention", "224 px"}, {"source", "LocAtViT paper, main table"}},
+                {{"model", kLocAt}, {"metric", "top1"}, {"dataset", "imagenet"}, {"value", 73.94}, {"unit", "%"},
+                 {"source", "LocAtViT paper, main table"}},
+                {{"model", kLocAt}, {"metric", "macs"}, {"value", 1.27}, {"unit", "GMACs"},
+                 {"convention", "fvcore-style"}, {"source", "LocAtViT paper, FLOPs"}},
+                {{"model", "unknown_model"}, {"metric", "top1"}, {"value", 1.0}, {"unit", "%"}, {"source", "x"}}}}};
+  auto path = dir / "published.json";
+  testing::write_bytes(path, doc.dump());
+  return path;
+}
+
+void expect_golden(const std::string& name, const std::string& actual) {
+  fs::path golden = fs::path(testing::source_dir()) / "tests" / "golden" / name;
+  const char* update = std::getenv("LOCBENCH_UPDATE_GOLDEN");
+  if (update && std::string(update) == "1") {
+    testing::write_bytes(golden, actual);
+    return;
+  }
+  ASSERT_TRUE(fs::exists(golden)) << golden << " is missing; run with LOCBENCH_UPDATE_GOLDEN=1 to create it";
+  EXPECT_EQ(actual, testing::read_bytes(golden)) << "differs from " << golden
+                                                 << " (LOCBENCH_UPDATE_GOLDEN=1 regenerates it)";
+}
+
+std::string report(ReportOptions options, int expected_rc = 0) {
+  std::ostringstream out, err;
+  int rc = run_report(options, out, err);
+  EXPECT_EQ(rc, expected_rc) << err.str();
+  return expected_rc == 0 ? out.str() : err.str();
+}
+
+class ReportGolden : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ReportGolden, MatchesGoldenFile) {
+  auto db = fill_database("report_golden_" + GetParam());
+  ReportOptions options;
+  options.db = db.string();
+  options.format = GetParam();
+  options.baseline = kTiny;
+  options.published = write_published(db.parent_path()).string();
+  std::string ext = GetParam() == "latex" ? "tex" : GetParam();
+  expect_golden("report." + ext, report(options));
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, ReportGolden, ::testing::Values("md", "csv", "latex", "html", "json"));
+
+TEST(Report, ScatterPlotMatchesGoldenSvg) {
+  auto db = fill_database("report_svg");
+  PlotOptions options;
+  options.db = db.string();
+  options.x = "macs";
+  options.y = "top1";
+  std::ostringstream out, err;
+  ASSERT_EQ(run_plot(options, out, err), 0) << err.str();
+  expect_golden("plot_top1_vs_macs.svg", out.str());
+}
+
+TEST(Report, MeanStdDeltasAndFailuresAreComputed) {
+  auto db = fill_database("report_numbers");
+  ReportOptions options;
+  options.db = db.string();
+  options.format = "json";
+  options.baseline = kTiny;
+  options.published = "";
+  json doc = json::parse(report(options));
+  auto column = [&](const std::string& label) {
+    for (size_t i = 0; i < doc["columns"].size(); ++i)
+      if (doc["columns"][i]["label"] == label) return i;
+    ADD_FAILURE() << "no column " << label << " in " << doc["columns"].dump();
+    return size_t{0};
+  };
+  auto entry = [&](const std::string& model, size_t col) {
+    for (const auto& row : doc["rows"])
+      if (row["model"] == model && !row["published"].get<bool>()) return row["entries"][col];
+    return json();
+  };
+  size_t top1 = column("Top-1 (%)");
+  EXPECT_NEAR(entry(kLocAt, top1)["mean"].get<double>(), 74.0, 1e-9);
+  EXPECT_NEAR(entry(kLocAt, top1)["std"].get<double>(), 0.2, 1e-9);  // sample std of 73.8, 74.0, 74.2
+  EXPECT_EQ(entry(kLocAt, top1)["n"], 3);
+  EXPECT_NEAR(entry(kLocAt, top1)["delta"].get<double>(), 74.0 - 72.3, 1e-9);
+  EXPECT_TRUE(entry(kTiny, top1)["delta"].is_null());  // the baseline itself
+  EXPECT_EQ(entry(kTiny, column("Params (M)"))["mean"].get<double>(), 5.717416);
+  EXPECT_NEAR(entry(kTiny, column("GMACs (fvcore)"))["mean"].get<double>(), 1.258, 1e-12);
+  EXPECT_EQ(entry(kTiny, column("mIoU (%, whole)"))["n"], 2);  // ADE20K comes before PASCAL-Context
+  size_t bs8 = column("Latency bs8 (ms, median)");
+  EXPECT_TRUE(entry(kLocal, bs8)["failed"].get<bool>());
+  EXPECT_TRUE(entry(kLocal, column("Throughput bs8 (img/s)"))["failed"].get<bool>());
+  EXPECT_NE(doc["footnotes"][0].get<std::string>().find("CUDA out of memory"), std::string::npos);
+  EXPECT_EQ(doc["footnotes"][0].get<std::string>().find("backtrace"), std::string::npos);
+  // Rows in suite order although the cells were recorded locatvit first.
+  EXPECT_EQ(doc["rows"][0]["model"], kTiny);
+  EXPECT_EQ(doc["rows"][1]["model"], kLocAt);
+}
+
+TEST(Report, MarkdownShowsSeedCountBelowThreeAndFailedCells) {
+  auto db = fill_database("report_md");
+  ReportOptions options;
+  options.db = db.string();
+  options.published = "";
+  std::string md = report(options);
+  EXPECT_NE(md.find("| 17.30 ± 0.28 (n=2) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 72.30 ± 0.20 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| failed [1] |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| ADE20K mIoU (%, whole) | PASCAL-Context-59 mIoU (%, whole) |"), std::string::npos) << md;
+  EXPECT_EQ(md.find("(+"), std::string::npos) << "no baseline, no deltas";
+}
+
+TEST(Report, LatexIsBooktabsWithEscapedUnderscores) {
+  auto db = fill_database("report_tex");
+  ReportOptions options;
+  options.db = db.string();
+  options.format = "latex";
+  options.published = "";
+  std::string tex = report(options);
+  for (const char* needle : {"\\toprule", "\\midrule", "\\bottomrule", "vit\\_tiny\\_patch16\\_224",
+                             "\\multicolumn{1}{c}{ADE20K}", "\\cmidrule(lr){8-8}", "$\\pm$"})
+    EXPECT_NE(tex.find(needle), std::string::npos) << needle;
+  EXPECT_EQ(tex.find("vit_tiny"), std::string::npos);
+}
+
+TEST(Report, SelectsRunsBySuiteAndId) {
+  auto db = fill_database("report_select");
+  {
+    store::Store s(db.string());
+    store::RunInfo other;
+    other.suite_name = "other";
+    other.suite_json = "{}";
+    other.suite_hash = "x";
+    int64_t run = s.begin_run(other);
+    s.record_cell(run, cell("deit_tiny_patch16_224", "", "complexity", "{}", std::nullopt, {{"params", 1e6, "count", ""}}));
+  }
+  ReportOptions options;
+  options.db = db.string();
+  options.format = "csv";
+  options.published = "";
+  EXPECT_NE(report(options).find("deit_tiny_patch16_224"), std::string::npos);  // the newest run
+  options.suite = "locality";
+  EXPECT_NE(report(options).find(kLocAt), std::string::npos);
+  options.suite.reset();
+  options.run = 1;
+  EXPECT_NE(report(options).find(kLocAt), std::string::npos);
+  options.run = 9;
+  EXPECT_NE(report(options, 1).find("has no run 9"), std::string::npos);
+  options.run.reset();
+  options.suite = "nope";
+  EXPECT_NE(report(options, 1).find("no run of suite 'nope'"), std::string::npos);
+}
+
+TEST(Report, ErrorsAreOneActionableLine) {
+  auto db = fill_database("report_errors");
+  ReportOptions options;
+  options.db = db.string();
+  options.published = "";
+  options.baseline = "resnet50";
+  std::string message = report(options, 1);
+  EXPECT_NE(message.find("baseline model 'resnet50' is not in run 1"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), message.size() - 1);
+  options.baseline.reset();
+  options.format = "docx";
+  EXPECT_NE(report(options, 1).find("unknown report format 'docx'"), std::string::npos);
+  options.format = "md";
+  options.db = (db.parent_path() / "missing.db").string();
+  EXPECT_NE(report(options, 1).find("no results database at"), std::string::npos);
+  EXPECT_FALSE(fs::exists(options.db)) << "reporting must not create a database";
+  options.db = db.string();
+  options.published = (db.parent_path() / "nope.json").string();
+  EXPECT_NE(report(options, 1).find("cannot read the published numbers"), std::string::npos);
+}
+
+TEST(Report, LatencyAgainstBatchSizeIsOneLinePerModel) {
+  auto db = fill_database("report_lines");
+  PlotOptions options;
+  options.db = db.string();
+  options.x = "batch_size";
+  options.y = "latency";
+  std::ostringstream out, err;
+  ASSERT_EQ(run_plot(options, out, err), 0) << err.str();
+  std::string svg = out.str();
+  size_t polylines = 0;
+  for (size_t at = 0; (at = svg.find("<polyline", at)) != std::string::npos; ++at) ++polylines;
+  EXPECT_EQ(polylines, 2u) << "localvit has only bs1 (its bs8 failed), so it is a point, not a line";
+  EXPECT_NE(svg.find("Latency (ms, median)"), std::string::npos);
+  options.x = "dtype";
+  std::ostringstream out2, err2;
+  EXPECT_EQ(run_plot(options, out2, err2), 1);
+  EXPECT_NE(err2.str().find("neither a metric nor a numeric setting"), std::string::npos) << err2.str();
+}
+
+TEST(Report, PublishedNumbersFileIsWellFormedAndCited) {
+  auto numbers = load_published(testing::source_dir() + "/results/published.json");
+  ASSERT_FALSE(numbers.empty());
+  for (const auto& n : numbers) {
+    EXPECT_NE(n.source.find("/work/shared/"), std::string::npos) << n.model << " " << n.metric << ": " << n.source;
+    EXPECT_NE(n.source.find("§"), std::string::npos) << n.model << " " << n.metric << ": " << n.source;
+    bool known = (n.metric == "params" && n.unit == "M") || (n.metric == "macs" && n.unit == "GMACs") ||
+                 ((n.metric == "top1" || n.metric == "miou") && n.unit == "%" && !n.dataset.empty());
+    EXPECT_TRUE(known) << n.model << " " << n.metric << " [" << n.unit << "] " << n.dataset;
+  }
+}
+
+}  // namespace
+}  // namespace locbench::report

@@ -1,0 +1,320 @@
+// The SQLite store: schema and migrations, bad files, atomic cells, resume, concurrent writers, crashes.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <thread>
+
+#include "harness/store/store.h"
+#include "test_helpers.h"
+
+namespace locbench::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Raw access, independent of the Store, to inspect or tamper with a database file.
+std::string sql_scalar(const fs::path& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_busy_timeout(db, 30'000);
+  sqlite3_stmt* st = nullptr;
+  std::string out = "<error>";
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+      auto* text = sqlite3_column_text(st, 0);
+      out = text ? reinterpret_cast<const char*>(text) : "<null>";
+    } else if (rc == SQLITE_DONE) {
+      out = "<none>";
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+void sql_exec(const fs::path& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  char* message = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+  std::string error = message ? message : "";
+  sqlite3_free(message);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << error;
+}
+
+RunInfo sample_run(const std::string& suite = "smoke") {
+  RunInfo info;
+  info.suite_name = suite;
+  info.suite_path = "suites/" + suite + ".json";
+  info.suite_json = R"({"name":")" + suite + R"("})";
+  info.suite_hash = "abc123";
+  info.host = "testhost";
+  info.threads = 2;
+  info.seeds = {0, 1, 2};
+  return info;
+}
+
+Cell sample_cell(const std::string& key, int n_results = 3, bool passed = true) {
+  Cell cell;
+  cell.key = key;
+  cell.model = "vit_tiny_patch16_224";
+  cell.dataset = "imagenet";
+  cell.measurement = "accuracy";
+  cell.settings_json = R"({"batch_size":1})";
+  cell.seed = 7;
+  cell.passed = passed;
+  cell.error = passed ? "" : "CUDA out of memory";
+  for (int i = 0; i < (passed ? n_results : 0); ++i)
+    cell.results.push_back({"metric" + std::to_string(i), 1.5 * i, "%", "timm"});
+  return cell;
+}
+
+template <typename F>
+void expect_store_error(F&& f, const std::string& must_contain) {
+  try {
+    f();
+    ADD_FAILURE() << "expected a StoreError containing '" << must_contain << "'";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find(must_contain), std::string::npos) << e.what();
+  }
+}
+
+// Runs `body` in a child process; the child exits 0 when body returns, 1 when it throws.
+pid_t fork_child(const std::function<void()>& body) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int code = 0;
+    try {
+      body();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child %d: %s\n", getpid(), e.what());
+      code = 1;
+    }
+    _exit(code);  // never run the parent's destructors or gtest's exit handlers in the child
+  }
+  return pid;
+}
+
+int wait_exit_code(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(Store, CreatesSchemaInNewFile) {
+  auto db = testing::temp_dir("store_new") / "r.db";
+  { Store store(db.string()); }
+  EXPECT_EQ(sql_scalar(db, "PRAGMA user_version"), std::to_string(schema_version()));
+  EXPECT_EQ(sql_scalar(db, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN"
+                           " ('runs','cells','results')"),
+            "3");
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM sqlite_master WHERE type='index' AND name IN"
+                           " ('cells_run_id','results_cell_id','runs_suite_name')"),
+            "3");
+}
+
+TEST(Store, MigratesEmptyFile) {
+  auto db = testing::temp_dir("store_empty") / "r.db";
+  testing::write_bytes(db, "");
+  Store store(db.string());
+  EXPECT_GT(store.begin_run(sample_run()), 0);
+  EXPECT_EQ(sql_scalar(db, "PRAGMA user_version"), std::to_string(schema_version()));
+}
+
+TEST(Store, MigratesVersionZeroDatabaseKeepingItsData) {
+  auto db = testing::temp_dir("store_v0") / "r.db";
+  sql_exec(db, "CREATE TABLE notes(text TEXT); INSERT INTO notes VALUES('kept');");
+  ASSERT_EQ(sql_scalar(db, "PRAGMA user_version"), "0");
+  { Store store(db.string()); }
+  EXPECT_EQ(sql_scalar(db, "PRAGMA user_version"), std::to_string(schema_version()));
+  EXPECT_EQ(sql_scalar(db, "SELECT text FROM notes"), "kept");
+}
+
+TEST(Store, ReopeningKeepsRunsAndCells) {
+  auto db = testing::temp_dir("store_reopen") / "r.db";
+  int64_t run_id = 0;
+  {
+    Store store(db.string());
+    run_id = store.begin_run(sample_run());
+    store.record_cell(run_id, sample_cell("a"));
+  }
+  Store store(db.string());
+  auto run = store.run(run_id);
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->info.suite_name, "smoke");
+  EXPECT_EQ(run->info.seeds, (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_EQ(run->info.threads, 2);
+  EXPECT_EQ(run->status, "running");
+  auto cells = store.cells(run_id);
+  ASSERT_EQ(cells.size(), 1u);
+  EXPECT_EQ(cells[0].results.size(), 3u);
+  EXPECT_EQ(cells[0].seed, 7);
+  EXPECT_EQ(cells[0].settings_json, R"({"batch_size":1})");
+}
+
+TEST(Store, RefusesNewerSchemaNamingTheFile) {
+  auto db = testing::temp_dir("store_newer") / "r.db";
+  { Store store(db.string()); }
+  sql_exec(db, "PRAGMA user_version=" + std::to_string(schema_version() + 1));
+  expect_store_error([&] { Store store(db.string()); }, db.string() + ": database schema version");
+  expect_store_error([&] { Store store(db.string()); }, "newer");
+}
+
+TEST(Store, RefusesFileThatIsNotADatabaseInOneLine) {
+  auto db = testing::temp_dir("store_notdb") / "results.db";
+  testing::write_bytes(db, std::string(4096, 'x'));
+  try {
+    Store store(db.string());
+    FAIL() << "opened a non-database";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(std::string(e.what()), db.string() + " is not a SQLite database");
+  }
+}
+
+TEST(Store, MissingFolderIsAnErrorNamingThePath) {
+  auto db = testing::temp_dir("store_nofolder") / "missing" / "r.db";
+  expect_store_error([&] { Store store(db.string()); }, db.string());
+}
+
+TEST(Store, FailedResultInsertLeavesNoCell) {
+  auto db = testing::temp_dir("store_atomic") / "r.db";
+  Store store(db.string());
+  int64_t run_id = store.begin_run(sample_run());
+  // A forced constraint violation on the second result of the cell.
+  sql_exec(db, "CREATE TRIGGER refuse_boom BEFORE INSERT ON results WHEN NEW.metric = 'boom'"
+               " BEGIN SELECT RAISE(ABORT, 'forced failure'); END;");
+  Cell cell = sample_cell("atomic");
+  cell.results.insert(cell.results.begin() + 1, Result{"boom", 1.0, "", ""});
+  expect_store_error([&] { store.record_cell(run_id, cell); }, "forced failure");
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM cells"), "0");
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM results"), "0");
+  // The connection is usable afterwards: no transaction was left open.
+  store.record_cell(run_id, sample_cell("after"));
+  EXPECT_EQ(store.cells(run_id).size(), 1u);
+}
+
+TEST(Store, ResumeRetriesFailedCellsAndKeepsPassedOnes) {
+  auto db = testing::temp_dir("store_resume") / "r.db";
+  Store store(db.string());
+  int64_t run_id = store.begin_run(sample_run());
+  store.record_cell(run_id, sample_cell("a", 3, /*passed=*/false));
+  store.record_cell(run_id, sample_cell("b"));
+  store.end_run(run_id, "interrupted");
+  EXPECT_EQ(store.passed_cells(run_id), (std::set<std::string>{"b"}));
+  EXPECT_EQ(store.run(run_id)->status, "interrupted");
+  EXPECT_FALSE(store.run(run_id)->ended_at.empty());
+
+  store.reopen_run(run_id);
+  EXPECT_EQ(store.run(run_id)->status, "running");
+  EXPECT_TRUE(store.run(run_id)->ended_at.empty());
+  store.record_cell(run_id, sample_cell("a", 2));  // replaces the failed row
+  EXPECT_EQ(store.passed_cells(run_id), (std::set<std::string>{"a", "b"}));
+  auto cells = store.cells(run_id);
+  ASSERT_EQ(cells.size(), 2u);
+  EXPECT_EQ(cells[1].key, "a");
+  EXPECT_EQ(cells[1].results.size(), 2u);
+  expect_store_error([&] { store.record_cell(run_id, sample_cell("b")); }, "already recorded as passed");
+  store.end_run(run_id, "passed");
+  EXPECT_EQ(store.run(run_id)->status, "passed");
+  expect_store_error([&] { store.end_run(run_id, "done"); }, "not 'done'");
+  expect_store_error([&] { store.reopen_run(run_id + 100); }, "does not exist");
+  expect_store_error([&] { store.record_cell(run_id + 100, sample_cell("c")); }, "run does not exist");
+}
+
+TEST(Store, NanValueIsStoredAsNull) {
+  auto db = testing::temp_dir("store_nan") / "r.db";
+  Store store(db.string());
+  int64_t run_id = store.begin_run(sample_run());
+  Cell cell = sample_cell("nan", 0);
+  cell.results.push_back({"miou", std::nan(""), "%", "mmseg"});
+  store.record_cell(run_id, cell);
+  EXPECT_EQ(sql_scalar(db, "SELECT value IS NULL FROM results"), "1");
+  EXPECT_TRUE(std::isnan(store.cells(run_id)[0].results[0].value));
+}
+
+TEST(Store, FindsNewestRunOfASuite) {
+  auto db = testing::temp_dir("store_last") / "r.db";
+  std::vector<std::string> stamps = {"2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z",
+                                     "2026-01-03T00:00:00.000Z"};
+  size_t tick = 0;
+  Store store(db.string(), [&] { return stamps[tick++ % stamps.size()]; });
+  EXPECT_FALSE(store.latest_run());
+  int64_t a1 = store.begin_run(sample_run("a"));
+  int64_t b1 = store.begin_run(sample_run("b"));
+  int64_t a2 = store.begin_run(sample_run("a"));
+  EXPECT_EQ(store.last_run("a"), a2);
+  EXPECT_EQ(store.last_run("b"), b1);
+  EXPECT_FALSE(store.last_run("c"));
+  EXPECT_EQ(store.latest_run(), a2);
+  EXPECT_EQ(store.run(a1)->started_at, "2026-01-01T00:00:00.000Z");
+  EXPECT_EQ(store.runs().size(), 3u);
+}
+
+TEST(Store, TimestampsAreIso8601UtcWithMilliseconds) {
+  std::string t = now_iso8601();
+  ASSERT_EQ(t.size(), 24u) << t;
+  EXPECT_EQ(t[4], '-');
+  EXPECT_EQ(t[10], 'T');
+  EXPECT_EQ(t[19], '.');
+  EXPECT_EQ(t.back(), 'Z');
+}
+
+TEST(Store, TwoConcurrentWritersLoseNothing) {
+  auto db = testing::temp_dir("store_concurrent") / "r.db";
+  int64_t run_id = 0;
+  { run_id = Store(db.string()).begin_run(sample_run()); }
+  constexpr int kCellsPerWriter = 150;
+  auto writer = [&](const std::string& prefix) {
+    return [&, prefix] {
+      Store store(db.string());
+      for (int i = 0; i < kCellsPerWriter; ++i) store.record_cell(run_id, sample_cell(prefix + std::to_string(i), 5));
+    };
+  };
+  pid_t first = fork_child(writer("w1-"));
+  pid_t second = fork_child(writer("w2-"));
+  EXPECT_EQ(wait_exit_code(first), 0);
+  EXPECT_EQ(wait_exit_code(second), 0);
+  EXPECT_EQ(sql_scalar(db, "PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM cells"), std::to_string(2 * kCellsPerWriter));
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM results"), std::to_string(2 * kCellsPerWriter * 5));
+}
+
+TEST(Store, KilledWriterLeavesNoHalfWrittenCell) {
+  auto db = testing::temp_dir("store_crash") / "r.db";
+  int64_t run_id = 0;
+  { run_id = Store(db.string()).begin_run(sample_run()); }
+  constexpr int kResultsPerCell = 40;
+  std::mt19937 rng(12345);
+  std::uniform_int_distribution<int> delay_ms(10, 120);
+  for (int round = 0; round < 6; ++round) {
+    pid_t child = fork_child([&] {
+      Store store(db.string());
+      for (int i = 0;; ++i)
+        store.record_cell(run_id, sample_cell("r" + std::to_string(round) + "-" + std::to_string(i), kResultsPerCell));
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the writer stopped before it was killed";
+    ASSERT_EQ(sql_scalar(db, "PRAGMA integrity_check"), "ok") << "round " << round;
+  }
+  EXPECT_NE(sql_scalar(db, "SELECT count(*) FROM cells"), "0") << "the writer never committed a cell";
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM cells c WHERE (SELECT count(*) FROM results r"
+                           " WHERE r.cell_id = c.id) <> " + std::to_string(kResultsPerCell)),
+            "0");
+  Store store(db.string());  // and the Store itself still opens and reads it
+  for (const auto& cell : store.cells(run_id)) EXPECT_EQ(cell.results.size(), size_t{kResultsPerCell}) << cell.key;
+}
+
+}  // namespace
+}  // namespace locbench::store
