@@ -10,7 +10,7 @@
 namespace locbench::report {
 
 struct ReportOptions {
-  std::string db = "results/locbench.db";
+  std::string db = "results/bench.db";
   std::optional<int64_t> run;         // a run id; wins over `suite`
   std::optional<std::string> suite;   // the newest run of this suite; neither: the newest run of all
   std::string format = "md";          // md, csv, latex, html, json (svg: the default plot, see PlotOptions)
@@ -27,7 +27,7 @@ struct ReportOptions {
 int run_report(const ReportOptions& options, std::ostream& out, std::ostream& err);
 
 struct PlotOptions {
-  std::string db = "results/locbench.db";
+  std::string db = "results/bench.db";
   std::optional<int64_t> run;
   std::optional<std::string> suite;
   // Axis selectors: a metric name (`macs`, `latency`, `top1`, `miou`, ...), optionally narrowed by

@@ -2,7 +2,11 @@
 
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/compute/macs.h"
+#include "harness/data/imagefolder.h"
 #include "harness/model/registry.h"
+#include "harness/runner/runner.h"
+#include "harness/suite/suite.h"
+#include "report/report.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -20,6 +24,9 @@ int g_exit_code = 0;
 void run_guarded(const char* command, const std::function<void()>& fn) {
   try {
     fn();
+  } catch (const suite::SuiteError& e) {
+    std::cerr << e.what() << "\n";  // one line per problem, each naming the file and the field
+    g_exit_code = 2;
   } catch (const std::exception& e) {
     std::string msg = e.what();
     // c10 errors carry a C++ backtrace after the first line; users need only the message.
@@ -182,6 +189,99 @@ void add_commands(CLI::App& app) {
   fwd->add_option("--num-classes", f.num_classes, "Override the number of classes");
   fwd->add_option("--img-size", f.img_size, "Override the size the model is built for (H or HxW)");
   fwd->callback([] { run_guarded("forward", [] { forward(f); }); });
+
+  auto* validate = app.add_subcommand("validate", "Check a suite without running it");
+  static std::string validate_path;
+  validate->add_option("suite", validate_path, "Suite JSON file")->required();
+  validate->callback([] {
+    run_guarded("validate", [] {
+      const auto errors = suite::validate_suite(validate_path);
+      for (const auto& e : errors) std::cerr << e << "\n";
+      if (!errors.empty()) {
+        g_exit_code = 2;
+        return;
+      }
+      const auto s = suite::load_suite(validate_path);
+      std::cout << validate_path << ": valid, " << suite::plan(s).size() << " cells\n";
+    });
+  });
+
+  auto* run = app.add_subcommand("run", "Run a suite: every cell measured and stored in SQLite");
+  static runner::RunOptions r;
+  run->add_option("suite", r.suite, "Suite JSON file")->required();
+  run->add_option("--db", r.db, "Results database")->capture_default_str();
+  run->add_flag("--resume", r.resume, "Run only the unfinished cells of the last run of this suite");
+  run->add_option("--device", r.device, "Override the suite's device")->check(CLI::IsMember({"cpu", "cuda"}));
+  run->add_option("--only", r.only, "Run cells whose model/measurement[/dataset] or model matches this glob");
+  run->add_flag("--dry-run", r.dry_run, "Print the cells without running them");
+  run->callback([] {
+    run_guarded("run", [] {
+      const int code = runner::run_suite(r);
+      if (code) g_exit_code = code;
+    });
+  });
+
+  auto* rep = app.add_subcommand("report", "A paper-style table of a run (the latest unless named)");
+  static report::ReportOptions ro;
+  static int64_t report_run = -1;
+  static std::string report_suite, report_baseline;
+  rep->add_option("--db", ro.db, "Results database")->capture_default_str();
+  rep->add_option("--run", report_run, "Run id");
+  rep->add_option("--suite", report_suite, "The latest run of this suite");
+  rep->add_option("--format", ro.format, "md, csv, latex, html, json or svg")
+      ->check(CLI::IsMember({"md", "csv", "latex", "html", "json", "svg"}))
+      ->capture_default_str();
+  rep->add_option("--baseline", report_baseline, "Model whose values the deltas are taken against");
+  rep->add_option("--published", ro.published, "Papers' numbers to show beside reproduced ones ('' for none)")
+      ->capture_default_str();
+  rep->add_option("--out", ro.out, "Write to this file instead of stdout");
+  rep->callback([] {
+    run_guarded("report", [] {
+      if (report_run >= 0) ro.run = report_run;
+      if (!report_suite.empty()) ro.suite = report_suite;
+      if (!report_baseline.empty()) ro.baseline = report_baseline;
+      const int code = report::run_report(ro, std::cout, std::cerr);
+      if (code) g_exit_code = code;
+    });
+  });
+
+  auto* plot = app.add_subcommand("plot", "An SVG figure of a run: one metric against another or a setting");
+  static report::PlotOptions po;
+  static int64_t plot_run = -1;
+  static std::string plot_suite;
+  plot->add_option("--db", po.db, "Results database")->capture_default_str();
+  plot->add_option("--run", plot_run, "Run id");
+  plot->add_option("--suite", plot_suite, "The latest run of this suite");
+  plot->add_option("--x", po.x, "x axis: a metric (macs, latency, ...) or a setting (batch_size, resolution)")
+      ->capture_default_str();
+  plot->add_option("--y", po.y, "y axis: a metric (top1, miou, latency, ...)")->capture_default_str();
+  plot->add_option("--out", po.out, "Write to this file instead of stdout");
+  plot->callback([] {
+    run_guarded("plot", [] {
+      if (plot_run >= 0) po.run = plot_run;
+      if (!plot_suite.empty()) po.suite = plot_suite;
+      const int code = report::run_plot(po, std::cout, std::cerr);
+      if (code) g_exit_code = code;
+    });
+  });
+
+  auto* data = app.add_subcommand("data", "Datasets");
+  data->require_subcommand(1);
+  auto* synth = data->add_subcommand("synth", "Write a synthetic ImageFolder dataset (texture classes)");
+  static std::string synth_out;
+  static data::SynthOptions so;
+  synth->add_option("--out", synth_out, "Folder to create (root/<class>/<image>)")->required();
+  synth->add_option("--classes", so.classes, "Number of classes")->capture_default_str();
+  synth->add_option("--per-class", so.per_class, "Images per class")->capture_default_str();
+  synth->add_option("--size", so.size, "Image side in pixels")->capture_default_str();
+  synth->add_option("--seed", so.seed, "Seed")->capture_default_str();
+  synth->add_option("--format", so.format, "jpg or png")->check(CLI::IsMember({"jpg", "png"}))->capture_default_str();
+  synth->callback([] {
+    run_guarded("data synth", [] {
+      data::write_synthetic_image_folder(synth_out, so);
+      std::cout << synth_out << ": " << so.classes << " classes x " << so.per_class << " images\n";
+    });
+  });
 }
 
 }  // namespace locbench::cli

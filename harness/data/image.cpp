@@ -1,0 +1,78 @@
+#include "harness/data/image.h"
+
+#include <stb_image.h>
+#include <stb_image_write.h>
+
+#include <cstdio>
+#include <memory>
+#include <unistd.h>
+
+namespace locbench::data {
+
+namespace {
+
+std::string reason() {
+  const char* why = stbi_failure_reason();
+  return why ? why : "unknown reason";
+}
+
+template <typename Write>
+void write_atomic(const std::string& path, Write&& write) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  if (!write(tmp)) {
+    std::remove(tmp.c_str());
+    throw DataError(path + ": cannot write image");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw DataError(path + ": cannot rename into place");
+  }
+}
+
+void check(const std::string& path, const Image& image) {
+  if (image.width <= 0 || image.height <= 0 || image.channels < 1 || image.channels > 4 ||
+      image.pixels.size() != static_cast<size_t>(image.width) * image.height * image.channels)
+    throw DataError(path + ": image buffer does not match its size");
+}
+
+}  // namespace
+
+Image read_image(const std::string& path, int channels) {
+  int w = 0, h = 0, n = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> data(stbi_load(path.c_str(), &w, &h, &n, channels), stbi_image_free);
+  if (!data) throw DataError(path + ": cannot decode image (" + reason() + ")");
+  Image image{w, h, channels, {}};
+  image.pixels.assign(data.get(), data.get() + static_cast<size_t>(w) * h * channels);
+  return image;
+}
+
+Image read_label_png(const std::string& path) {
+  int w = 0, h = 0, n = 0;
+  if (!stbi_info(path.c_str(), &w, &h, &n)) throw DataError(path + ": cannot decode label image (" + reason() + ")");
+  if (n != 1)
+    throw DataError(path + ": label image has " + std::to_string(n) + " channels; expected one channel of class ids");
+  return read_image(path, 1);
+}
+
+std::pair<int, int> image_size(const std::string& path) {
+  int w = 0, h = 0, n = 0;
+  if (!stbi_info(path.c_str(), &w, &h, &n)) throw DataError(path + ": cannot read image header (" + reason() + ")");
+  return {w, h};
+}
+
+void write_png(const std::string& path, const Image& image) {
+  check(path, image);
+  write_atomic(path, [&](const std::string& tmp) {
+    return stbi_write_png(tmp.c_str(), image.width, image.height, image.channels, image.pixels.data(),
+                          image.width * image.channels) != 0;
+  });
+}
+
+void write_jpeg(const std::string& path, const Image& image, int quality) {
+  check(path, image);
+  write_atomic(path, [&](const std::string& tmp) {
+    return stbi_write_jpg(tmp.c_str(), image.width, image.height, image.channels, image.pixels.data(), quality) != 0;
+  });
+}
+
+}  // namespace locbench::data

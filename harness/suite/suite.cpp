@@ -1,0 +1,415 @@
+#include "harness/suite/suite.h"
+
+#include "harness/model/registry.h"
+
+#include <fnmatch.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+namespace locbench::suite {
+
+using nlohmann::json;
+
+namespace {
+
+const std::set<std::string> kNoDataset{"params", "macs", "latency", "throughput", "memory"};
+const std::set<std::string> kBatched{"latency", "throughput", "memory"};
+
+// Collects problems as "file: path: message" and reads typed fields.
+class Checker {
+ public:
+  explicit Checker(std::string file) : file_(std::move(file)) {}
+  void error(const std::string& path, const std::string& message) {
+    errors_.push_back(file_ + ": " + (path.empty() ? "" : path + ": ") + message);
+  }
+  const std::vector<std::string>& errors() const { return errors_; }
+
+  static std::string type_name(const json& v) {
+    if (v.is_string()) return "a string";
+    if (v.is_number_integer()) return "an integer";
+    if (v.is_number()) return "a number";
+    if (v.is_boolean()) return "a boolean";
+    if (v.is_array()) return "an array";
+    if (v.is_object()) return "an object";
+    return "null";
+  }
+  bool expect(const json& v, const std::string& path, bool ok, const std::string& what) {
+    if (!ok) error(path, "expected " + what + ", got " + type_name(v) + " " + v.dump());
+    return ok;
+  }
+  std::optional<std::string> string(const json& obj, const std::string& key, const std::string& path) {
+    if (!obj.contains(key)) return std::nullopt;
+    const auto& v = obj[key];
+    if (!expect(v, path + "." + key, v.is_string(), "a string")) return std::nullopt;
+    return v.get<std::string>();
+  }
+  std::optional<int64_t> integer(const json& obj, const std::string& key, const std::string& path, int64_t min) {
+    if (!obj.contains(key)) return std::nullopt;
+    const auto& v = obj[key];
+    if (!expect(v, path + "." + key, v.is_number_integer(), "an integer")) return std::nullopt;
+    if (v.get<int64_t>() < min) {
+      error(path + "." + key, "must be at least " + std::to_string(min) + ", got " + v.dump());
+      return std::nullopt;
+    }
+    return v.get<int64_t>();
+  }
+  // An integer or an array of integers.
+  std::optional<std::vector<int64_t>> integers(const json& obj, const std::string& key, const std::string& path,
+                                               int64_t min) {
+    if (!obj.contains(key)) return std::nullopt;
+    const auto& v = obj[key];
+    std::vector<int64_t> out;
+    const json items = v.is_array() ? v : json::array({v});
+    if (items.empty()) {
+      error(path + "." + key, "must not be empty");
+      return std::nullopt;
+    }
+    for (size_t i = 0; i < items.size(); ++i) {
+      const std::string p = path + "." + key + (v.is_array() ? "[" + std::to_string(i) + "]" : "");
+      if (!expect(items[i], p, items[i].is_number_integer(), "an integer")) return std::nullopt;
+      if (items[i].get<int64_t>() < min) {
+        error(p, "must be at least " + std::to_string(min) + ", got " + items[i].dump());
+        return std::nullopt;
+      }
+      out.push_back(items[i].get<int64_t>());
+    }
+    return out;
+  }
+  void unknown_keys(const json& obj, const std::string& path, const std::set<std::string>& known) {
+    for (auto it = obj.begin(); it != obj.end(); ++it)
+      if (!known.count(it.key())) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        error(path.empty() ? it.key() : path + "." + it.key(), "unknown field (known: " + list + ")");
+      }
+  }
+
+ private:
+  std::string file_;
+  std::vector<std::string> errors_;
+};
+
+std::optional<std::array<int64_t, 2>> img_size(Checker& c, const json& obj, const std::string& path) {
+  auto sizes = c.integers(obj, "img_size", path, 1);
+  if (!sizes) return std::nullopt;
+  if (sizes->size() == 1) return std::array<int64_t, 2>{(*sizes)[0], (*sizes)[0]};
+  if (sizes->size() == 2) return std::array<int64_t, 2>{(*sizes)[0], (*sizes)[1]};
+  c.error(path + ".img_size", "expected H or [H, W]");
+  return std::nullopt;
+}
+
+void parse_models(Checker& c, const json& root, Suite& s) {
+  if (!root.contains("models")) return c.error("models", "missing (a list of registered model names)");
+  const auto& models = root["models"];
+  if (!c.expect(models, "models", models.is_array() && !models.empty(), "a non-empty array")) return;
+  std::set<std::string> labels;
+  for (size_t i = 0; i < models.size(); ++i) {
+    const std::string path = "models[" + std::to_string(i) + "]";
+    const json entry = models[i].is_string() ? json{{"name", models[i]}} : models[i];
+    if (!c.expect(entry, path, entry.is_object(), "a model name or an object")) continue;
+    c.unknown_keys(entry, path, {"name", "label", "checkpoint", "num_classes", "img_size", "drop_rate",
+                                 "drop_path_rate", "fused_attn"});
+    ModelEntry m;
+    auto name = c.string(entry, "name", path);
+    if (!name) {
+      if (!entry.contains("name")) c.error(path + ".name", "missing");
+      continue;
+    }
+    m.name = *name;
+    if (!Registry::instance().find(m.name)) {
+      auto close = Registry::instance().suggest(m.name);
+      c.error(path + ".name", "unknown model '" + m.name + "'" +
+                                  (close.empty() ? "" : " (did you mean " + close.front() + "?)"));
+    }
+    m.label = c.string(entry, "label", path).value_or(m.name);
+    if (!labels.insert(m.label).second) c.error(path + ".label", "duplicate model label '" + m.label + "'");
+    if (auto ckpt = c.string(entry, "checkpoint", path)) {
+      try {
+        m.checkpoint = expand_env(*ckpt, path + ".checkpoint");
+        if (!std::filesystem::is_regular_file(m.checkpoint))
+          c.error(path + ".checkpoint", "no such file '" + m.checkpoint + "'");
+      } catch (const std::exception& e) {
+        c.error(path + ".checkpoint", e.what());
+      }
+    }
+    if (auto n = c.integer(entry, "num_classes", path, 0)) m.args.num_classes = *n;
+    m.args.img_size = img_size(c, entry, path);
+    for (const char* key : {"drop_rate", "drop_path_rate"})
+      if (entry.contains(key) && c.expect(entry[key], path + "." + key, entry[key].is_number(), "a number"))
+        (std::string(key) == "drop_rate" ? m.args.drop_rate : m.args.drop_path_rate) = entry[key].get<double>();
+    if (entry.contains("fused_attn") &&
+        c.expect(entry["fused_attn"], path + ".fused_attn", entry["fused_attn"].is_boolean(), "a boolean"))
+      m.args.fused_attn = entry["fused_attn"].get<bool>();
+    s.models.push_back(std::move(m));
+  }
+}
+
+void parse_datasets(Checker& c, const json& root, Suite& s) {
+  if (!root.contains("datasets")) return;
+  const auto& datasets = root["datasets"];
+  if (!c.expect(datasets, "datasets", datasets.is_array(), "an array")) return;
+  std::set<std::string> names;
+  for (size_t i = 0; i < datasets.size(); ++i) {
+    const std::string path = "datasets[" + std::to_string(i) + "]";
+    const auto& entry = datasets[i];
+    if (!c.expect(entry, path, entry.is_object(), "an object")) continue;
+    c.unknown_keys(entry, path, {"name", "kind", "root", "generate", "limit", "workers"});
+    DatasetEntry d;
+    d.name = c.string(entry, "name", path).value_or("");
+    if (d.name.empty()) c.error(path + ".name", "missing");
+    if (!d.name.empty() && !names.insert(d.name).second) c.error(path + ".name", "duplicate dataset '" + d.name + "'");
+    d.kind = c.string(entry, "kind", path).value_or("");
+    if (d.kind != "imagefolder") c.error(path + ".kind", "unknown dataset kind '" + d.kind + "' (known: imagefolder)");
+    auto root_text = c.string(entry, "root", path);
+    if (!root_text) {
+      if (!entry.contains("root")) c.error(path + ".root", "missing");
+    } else {
+      try {
+        d.root = expand_env(*root_text, path + ".root", &d.root_variable);
+      } catch (const std::exception& e) {
+        c.error(path + ".root", e.what());
+      }
+    }
+    if (entry.contains("generate")) {
+      d.generate = entry["generate"];
+      if (c.expect(d.generate, path + ".generate", d.generate.is_object(), "an object")) {
+        c.unknown_keys(d.generate, path + ".generate", {"classes", "per_class", "size", "seed"});
+        c.integer(d.generate, "classes", path + ".generate", 2);
+        c.integer(d.generate, "per_class", path + ".generate", 1);
+        c.integer(d.generate, "size", path + ".generate", 8);
+        c.integer(d.generate, "seed", path + ".generate", 0);
+      }
+    } else if (!d.root.empty() && !std::filesystem::is_directory(d.root)) {
+      c.error(path + ".root", "dataset '" + d.name + "': no such directory '" + d.root + "'" +
+                                  (d.root_variable.empty() ? "" : " (set " + d.root_variable + ")"));
+    }
+    d.limit = c.integer(entry, "limit", path, 0).value_or(0);
+    d.workers = static_cast<int>(c.integer(entry, "workers", path, 0).value_or(0));
+    s.datasets.push_back(std::move(d));
+  }
+}
+
+void parse_measurements(Checker& c, const json& root, Suite& s) {
+  if (!root.contains("measurements")) return c.error("measurements", "missing (a list of measurement kinds)");
+  const auto& list = root["measurements"];
+  if (!c.expect(list, "measurements", list.is_array() && !list.empty(), "a non-empty array")) return;
+  std::set<std::string> names;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string path = "measurements[" + std::to_string(i) + "]";
+    const json entry = list[i].is_string() ? json{{"kind", list[i]}} : list[i];
+    if (!c.expect(entry, path, entry.is_object(), "a measurement kind or an object")) continue;
+    c.unknown_keys(entry, path, {"kind", "name", "dataset", "batch_sizes", "top_k"});
+    MeasurementEntry m;
+    m.kind = c.string(entry, "kind", path).value_or("");
+    const auto& kinds = measurement_kinds();
+    if (std::find(kinds.begin(), kinds.end(), m.kind) == kinds.end()) {
+      std::string known;
+      for (const auto& k : kinds) known += (known.empty() ? "" : ", ") + k;
+      c.error(path + ".kind", "unknown measurement '" + m.kind + "' (known: " + known + ")");
+      continue;
+    }
+    m.name = c.string(entry, "name", path).value_or(m.kind);
+    if (!names.insert(m.name).second)
+      c.error(path + ".name", "duplicate measurement name '" + m.name + "' (give each a distinct name)");
+    if (kind_needs_dataset(m.kind)) {
+      m.dataset = c.string(entry, "dataset", path).value_or("");
+      if (m.dataset.empty()) {
+        if (s.datasets.size() == 1) m.dataset = s.datasets.front().name;
+        else c.error(path + ".dataset", "missing (which dataset to measure '" + m.kind + "' on)");
+      } else if (!s.dataset(m.dataset)) {
+        c.error(path + ".dataset", "no dataset named '" + m.dataset + "' in datasets");
+      }
+    } else if (entry.contains("dataset")) {
+      c.error(path + ".dataset", "'" + m.kind + "' takes no dataset");
+    }
+    if (auto b = c.integers(entry, "batch_sizes", path, 1)) m.batch_sizes = *b;
+    m.options = entry;
+    s.measurements.push_back(std::move(m));
+  }
+}
+
+void parse_settings(Checker& c, const json& root, Suite& s) {
+  if (!root.contains("settings")) return;
+  const auto& st = root["settings"];
+  const std::string path = "settings";
+  if (!c.expect(st, path, st.is_object(), "an object")) return;
+  c.unknown_keys(st, path, {"device", "precision", "batch_sizes", "warmup", "repeats", "threads", "seeds", "img_size"});
+  Settings& out = s.settings;
+  if (auto d = c.string(st, "device", path)) {
+    if (*d != "cpu" && *d != "cuda") c.error(path + ".device", "expected \"cpu\" or \"cuda\", got \"" + *d + "\"");
+    out.device = *d;
+  }
+  if (st.contains("precision")) {
+    const auto& p = st["precision"];
+    const json items = p.is_array() ? p : json::array({p});
+    out.precisions.clear();
+    for (size_t i = 0; i < items.size(); ++i) {
+      const std::string pp = path + ".precision" + (p.is_array() ? "[" + std::to_string(i) + "]" : "");
+      if (!c.expect(items[i], pp, items[i].is_string(), "\"fp32\", \"bf16\" or \"fp16\"")) continue;
+      const auto v = items[i].get<std::string>();
+      if (v != "fp32" && v != "bf16" && v != "fp16") c.error(pp, "expected fp32, bf16 or fp16, got \"" + v + "\"");
+      out.precisions.push_back(v);
+    }
+    if (out.precisions.empty()) c.error(path + ".precision", "must not be empty");
+  }
+  if (auto b = c.integers(st, "batch_sizes", path, 1)) out.batch_sizes = *b;
+  if (auto w = c.integer(st, "warmup", path, 0)) out.warmup = static_cast<int>(*w);
+  if (auto r = c.integer(st, "repeats", path, 1)) out.repeats = static_cast<int>(*r);
+  if (auto t = c.integer(st, "threads", path, 0)) out.threads = static_cast<int>(*t);
+  if (auto seeds = c.integers(st, "seeds", path, 0)) out.seeds = *seeds;
+  out.img_size = img_size(c, st, path);
+}
+
+std::string fnv1a_hex(const std::string& text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char ch : text) h = (h ^ ch) * 1099511628211ull;
+  std::ostringstream out;
+  out << std::hex << h;
+  return out.str();
+}
+
+Suite parse(const std::string& path, std::vector<std::string>& errors) {
+  Suite s;
+  s.path = path;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    errors.push_back(path + ": cannot read the suite file");
+    return s;
+  }
+  s.text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  s.hash = fnv1a_hex(s.text);
+  json root;
+  try {
+    root = json::parse(s.text);
+  } catch (const json::parse_error& e) {
+    errors.push_back(path + ": invalid JSON: " + e.what());
+    return s;
+  }
+  Checker c(path);
+  if (!c.expect(root, "", root.is_object(), "a JSON object at the top level")) {
+    errors = c.errors();
+    return s;
+  }
+  c.unknown_keys(root, "", {"name", "description", "models", "datasets", "measurements", "settings"});
+  s.name = c.string(root, "name", "").value_or("");
+  if (s.name.empty()) c.error("name", "missing (the suite's name, used by --resume and reports)");
+  s.description = c.string(root, "description", "").value_or("");
+  parse_models(c, root, s);
+  parse_datasets(c, root, s);
+  parse_measurements(c, root, s);
+  parse_settings(c, root, s);
+  errors = c.errors();
+  return s;
+}
+
+}  // namespace
+
+const DatasetEntry* Suite::dataset(const std::string& name) const {
+  for (const auto& d : datasets)
+    if (d.name == name) return &d;
+  return nullptr;
+}
+
+const std::vector<std::string>& measurement_kinds() {
+  static const std::vector<std::string> kinds{"params", "macs", "latency", "throughput", "memory", "accuracy"};
+  return kinds;
+}
+bool kind_needs_dataset(const std::string& kind) { return !kNoDataset.count(kind); }
+bool kind_uses_batch_size(const std::string& kind) { return kBatched.count(kind) || kind == "accuracy"; }
+
+std::string expand_env(const std::string& text, const std::string& where, std::string* variable) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    if (text.compare(i, 2, "${") != 0) {
+      out += text[i++];
+      continue;
+    }
+    const size_t close = text.find('}', i);
+    if (close == std::string::npos) throw std::invalid_argument("unterminated ${ in '" + text + "'");
+    const std::string body = text.substr(i + 2, close - i - 2);
+    const size_t dflt = body.find(":-");
+    const std::string name = body.substr(0, dflt);
+    if (name.empty()) throw std::invalid_argument("empty variable name in '" + text + "'");
+    if (variable && variable->empty()) *variable = name;
+    const char* value = std::getenv(name.c_str());
+    if (value && *value) out += value;
+    else if (dflt != std::string::npos) out += body.substr(dflt + 2);
+    else throw std::invalid_argument("environment variable " + name + " is not set (used in '" + text + "')");
+    i = close + 1;
+  }
+  (void)where;
+  return out;
+}
+
+std::vector<std::string> validate_suite(const std::string& path) {
+  std::vector<std::string> errors;
+  parse(path, errors);
+  return errors;
+}
+
+Suite load_suite(const std::string& path) {
+  std::vector<std::string> errors;
+  Suite s = parse(path, errors);
+  if (!errors.empty()) {
+    std::string msg;
+    for (const auto& e : errors) msg += (msg.empty() ? "" : "\n") + e;
+    throw SuiteError(msg);
+  }
+  return s;
+}
+
+std::vector<Cell> plan(const Suite& suite, const std::string& device, const std::string& only) {
+  std::vector<Cell> cells;
+  const std::string dev = device.empty() ? suite.settings.device : device;
+  for (const auto& model : suite.models) {
+    for (const auto& m : suite.measurements) {
+      const DatasetEntry* dataset = m.dataset.empty() ? nullptr : suite.dataset(m.dataset);
+      const bool compute_only = m.kind == "params" || m.kind == "macs";
+      const std::vector<std::string> precisions = compute_only ? std::vector<std::string>{"fp32"}
+                                                               : suite.settings.precisions;
+      std::vector<int64_t> batches{0};
+      if (kind_uses_batch_size(m.kind)) batches = m.batch_sizes.empty() ? suite.settings.batch_sizes : m.batch_sizes;
+      // Seeds matter where a seeded initialisation meets data; compute and timing do not depend on them.
+      std::vector<std::optional<int64_t>> seeds;
+      if (!kind_needs_dataset(m.kind)) seeds.push_back(std::nullopt);
+      else for (int64_t s : suite.settings.seeds) seeds.push_back(s);
+      for (const auto& precision : precisions)
+        for (int64_t batch : batches)
+          for (const auto& seed : seeds) {
+            Cell cell;
+            cell.model = &model;
+            cell.dataset = dataset;
+            cell.measurement = &m;
+            cell.seed = seed;
+            json settings{{"device", compute_only ? "cpu" : dev}};
+            if (!compute_only) settings["precision"] = precision;
+            if (batch) settings["batch_size"] = batch;
+            if (suite.settings.img_size)
+              settings["resolution"] = (*suite.settings.img_size)[0] == (*suite.settings.img_size)[1]
+                                           ? json((*suite.settings.img_size)[0])
+                                           : json(*suite.settings.img_size);
+            if (m.kind == "latency" || m.kind == "throughput") {
+              settings["warmup"] = suite.settings.warmup;
+              settings["repeats"] = suite.settings.repeats;
+            }
+            if (suite.settings.threads) settings["threads"] = suite.settings.threads;
+            cell.settings = settings;
+            cell.key = model.label + "|" + (dataset ? dataset->name : "-") + "|" + m.name + "|" + settings.dump() +
+                       "|" + (seed ? std::to_string(*seed) : "-");
+            const std::string match = model.label + "/" + m.name + (dataset ? "/" + dataset->name : "");
+            if (!only.empty() && fnmatch(only.c_str(), match.c_str(), 0) != 0 &&
+                fnmatch(only.c_str(), model.label.c_str(), 0) != 0)
+              continue;
+            cells.push_back(std::move(cell));
+          }
+    }
+  }
+  return cells;
+}
+
+}  // namespace locbench::suite

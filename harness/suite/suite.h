@@ -1,0 +1,94 @@
+// Suites: the JSON file a user runs (suites/README.md documents the schema), its validation with errors that
+// name the file and the JSON path of the field, and its expansion into cells.
+#pragma once
+
+#include "harness/model/model.h"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace locbench::suite {
+
+// "suites/x.json: models[2].name: unknown model 'vitt_tiny' (did you mean vit_tiny_patch16_224?)"
+class SuiteError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ModelEntry {
+  std::string name;        // registered name
+  std::string label;       // row label in reports (default: name)
+  std::string checkpoint;  // safetensors path, empty for a seeded initialisation
+  ModelArgs args;          // overrides
+};
+
+struct DatasetEntry {
+  std::string name;
+  std::string kind;  // imagefolder, ...
+  std::string root;  // after ${VAR} expansion
+  std::string root_variable;  // the variable the root came from, for messages
+  nlohmann::json generate;    // optional: how to generate the data when the root is missing
+  int64_t limit = 0;          // evaluate at most this many samples (0: all)
+  int workers = 0;            // decoding threads (0: hardware concurrency)
+};
+
+struct MeasurementEntry {
+  std::string name;  // unique in the suite; the kind by default
+  std::string kind;  // params, macs, latency, throughput, memory, accuracy
+  std::string dataset;  // for data-driven kinds
+  std::vector<int64_t> batch_sizes;  // empty: the settings'
+  nlohmann::json options;
+};
+
+struct Settings {
+  std::string device = "cpu";
+  std::vector<std::string> precisions{"fp32"};
+  std::vector<int64_t> batch_sizes{1};
+  int warmup = 5;
+  int repeats = 20;
+  int threads = 0;  // 0: LibTorch's default
+  std::vector<int64_t> seeds{0};
+  std::optional<std::array<int64_t, 2>> img_size;  // input size for compute/timing; default: each model's
+};
+
+struct Suite {
+  std::string name, description, path, text, hash;
+  std::vector<ModelEntry> models;
+  std::vector<DatasetEntry> datasets;
+  std::vector<MeasurementEntry> measurements;
+  Settings settings;
+  const DatasetEntry* dataset(const std::string& name) const;
+};
+
+// Reads and validates a suite; throws SuiteError with every problem, one per line.
+Suite load_suite(const std::string& path);
+// The problems of a suite file, one line each (empty when it is valid).
+std::vector<std::string> validate_suite(const std::string& path);
+
+// ${VAR} and ${VAR:-default}; an unset variable without a default throws (the message names `where`).
+std::string expand_env(const std::string& text, const std::string& where, std::string* variable = nullptr);
+
+// Measurement kinds and whether each needs a dataset.
+const std::vector<std::string>& measurement_kinds();
+bool kind_needs_dataset(const std::string& kind);
+bool kind_uses_batch_size(const std::string& kind);
+
+// One point of the plan.
+struct Cell {
+  std::string key;  // stable: --resume skips keys already passed
+  const ModelEntry* model = nullptr;
+  const DatasetEntry* dataset = nullptr;
+  const MeasurementEntry* measurement = nullptr;
+  nlohmann::json settings;  // what defines the cell: device, precision, batch_size, img_size, ...
+  std::optional<int64_t> seed;
+};
+
+// model x dataset x measurement x settings (precisions, batch sizes, seeds). `device` overrides the suite's;
+// `only` (a glob on "model/measurement[/dataset]") keeps matching cells.
+std::vector<Cell> plan(const Suite& suite, const std::string& device = "", const std::string& only = "");
+
+}  // namespace locbench::suite
