@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <tuple>
 
 namespace locbench {
 
@@ -50,18 +51,21 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 }  // namespace
 
 std::vector<std::string> Registry::suggest(const std::string& name, size_t max) const {
-  std::vector<std::pair<size_t, std::string>> scored;
+  // (distance, -length of the common prefix, name): among equally distant names, the one that starts like the
+  // query wins ("vitt_tiny" -> vit_tiny_patch16_224 rather than pvt_tiny).
+  std::vector<std::tuple<size_t, long, std::string>> scored;
   auto score = [&](const std::string& candidate) {
     size_t d = edit_distance(name, candidate);
     // A typo in a prefix ("vitt_tiny") should still find the full name.
     size_t prefix = edit_distance(name, candidate.substr(0, std::min(candidate.size(), name.size() + 1)));
-    scored.emplace_back(std::min(d, prefix), candidate);
+    const auto common = std::mismatch(name.begin(), name.end(), candidate.begin(), candidate.end()).first - name.begin();
+    scored.emplace_back(std::min(d, prefix), -static_cast<long>(common), candidate);
   };
   for (const auto& [n, info] : variants_) score(n);
   for (const auto& [alias, target] : aliases_) score(alias);
   std::sort(scored.begin(), scored.end());
   std::vector<std::string> out;
-  for (const auto& [d, n] : scored) {
+  for (const auto& [d, common, n] : scored) {
     if (out.size() >= max || d > std::max<size_t>(3, name.size() / 3)) break;
     out.push_back(n);
   }

@@ -1,0 +1,134 @@
+// mmseg EncoderDecoder whole/slide inference and the ADE20K test pipeline (see inference.h).
+#include "harness/seg/inference.h"
+
+#include <stdexcept>
+#include <string>
+
+#include "harness/seg/sliding_window.h"
+
+namespace locbench::seg {
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+torch::Device device_of(torch::nn::Module& module) {
+  for (const auto& p : module.parameters()) return p.device();
+  return torch::kCPU;
+}
+
+F::InterpolateFuncOptions bilinear(std::array<int64_t, 2> size) {
+  return F::InterpolateFuncOptions().size(std::vector<int64_t>{size[0], size[1]}).mode(torch::kBilinear)
+      .align_corners(false);
+}
+
+}  // namespace
+
+SegmentationModelImpl::SegmentationModelImpl(ModelPtr backbone_model, layers::LinearSegHeadOptions head)
+    : backbone(std::move(backbone_model)) {
+  if (!backbone) throw std::invalid_argument("SegmentationModel: backbone is null");
+  register_module("backbone", backbone);
+  head.in_channels = backbone->num_features();
+  decode_head = register_module("decode_head", layers::LinearSegHead(head));
+}
+
+torch::Tensor SegmentationModelImpl::forward(const torch::Tensor& images) {
+  const std::array<int64_t, 2> size{images.size(2), images.size(3)};
+  const torch::Tensor padded = pad_to_multiple(images, backbone->feature_stride());
+  return decode_head->forward(backbone->forward_dense(padded), size);
+}
+
+torch::Tensor image_to_tensor(const data::Image& image) {
+  if (image.channels != 3)
+    throw std::invalid_argument("image_to_tensor: expected an RGB image, got " + std::to_string(image.channels) +
+                                " channels");
+  auto hwc = torch::from_blob(const_cast<uint8_t*>(image.pixels.data()), {image.height, image.width, 3},
+                              torch::kUInt8);
+  return hwc.permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32).contiguous();
+}
+
+torch::Tensor resize_image(const torch::Tensor& image, int64_t height, int64_t width) {
+  if (image.size(2) == height && image.size(3) == width) return image;
+  return F::interpolate(image, bilinear({height, width})).round().clamp(0, 255);
+}
+
+torch::Tensor normalize(const torch::Tensor& image, const Normalization& norm) {
+  auto mean = torch::tensor({norm.mean[0], norm.mean[1], norm.mean[2]}, image.options()).view({1, 3, 1, 1});
+  auto std = torch::tensor({norm.std[0], norm.std[1], norm.std[2]}, image.options()).view({1, 3, 1, 1});
+  return (image - mean) / std;
+}
+
+torch::Tensor preprocess(const data::Image& image, const std::optional<std::pair<int64_t, int64_t>>& scale,
+                         const Normalization& norm) {
+  torch::Tensor x = image_to_tensor(image);
+  if (scale) {
+    const auto [h, w] = rescale_size(image.height, image.width, *scale);
+    x = resize_image(x, h, w);
+  }
+  return normalize(x, norm);
+}
+
+torch::Tensor pad_to_multiple(const torch::Tensor& images, int64_t divisor) {
+  const int64_t pad_h = (divisor - images.size(2) % divisor) % divisor;
+  const int64_t pad_w = (divisor - images.size(3) % divisor) % divisor;
+  if (pad_h == 0 && pad_w == 0) return images;
+  return F::pad(images, F::PadFuncOptions({0, pad_w, 0, pad_h}));
+}
+
+torch::Tensor resize_logits(const torch::Tensor& logits, std::array<int64_t, 2> size) {
+  if (logits.size(2) == size[0] && logits.size(3) == size[1]) return logits;
+  return F::interpolate(logits, bilinear(size));
+}
+
+torch::Tensor slide_logits(const EncodeDecode& encode_decode, const torch::Tensor& images,
+                           std::array<int64_t, 2> crop_size, std::array<int64_t, 2> stride, int64_t max_batch) {
+  if (images.size(0) != 1) throw std::invalid_argument("slide_logits: expects one image (batch 1)");
+  const int64_t H = images.size(2), W = images.size(3);
+  const SlideGrid grid = slide_grid(H, W, crop_size[0], crop_size[1], stride[0], stride[1]);
+  const auto& windows = grid.windows;
+  const int64_t n = static_cast<int64_t>(windows.size());
+  const int64_t chunk = max_batch > 0 ? max_batch : n;
+  torch::Tensor preds, count = torch::zeros({1, 1, H, W}, images.options());
+  for (int64_t start = 0; start < n; start += chunk) {
+    std::vector<torch::Tensor> crops;
+    for (int64_t i = start; i < std::min(n, start + chunk); ++i) {
+      const SlideWindow& w = windows[i];
+      crops.push_back(images.slice(2, w.y1, w.y2).slice(3, w.x1, w.x2));
+    }
+    const torch::Tensor logits = encode_decode(torch::cat(crops, 0));
+    if (!preds.defined()) preds = torch::zeros({1, logits.size(1), H, W}, logits.options());
+    for (int64_t i = start; i < std::min(n, start + chunk); ++i) {
+      const SlideWindow& w = windows[i];
+      preds.slice(2, w.y1, w.y2).slice(3, w.x1, w.x2) += logits.slice(0, i - start, i - start + 1);
+      count.slice(2, w.y1, w.y2).slice(3, w.x1, w.x2) += 1;
+    }
+  }
+  return preds / count.to(preds.dtype());
+}
+
+torch::Tensor whole_inference(SegmentationModelImpl& model, const data::Image& image,
+                              const WholeInferenceOptions& options) {
+  torch::InferenceMode guard;
+  const torch::Tensor x = preprocess(image, options.scale, options.norm).to(device_of(model));
+  return resize_logits(model.forward(x), {image.height, image.width});
+}
+
+torch::Tensor slide_inference(SegmentationModelImpl& model, const data::Image& image,
+                              const SlideInferenceOptions& options) {
+  torch::InferenceMode guard;
+  const torch::Tensor x = preprocess(image, options.scale, options.norm).to(device_of(model));
+  const EncodeDecode encode_decode = [&model](const torch::Tensor& crops) { return model.forward(crops); };
+  const torch::Tensor logits = slide_logits(encode_decode, x, options.crop_size, options.stride, options.max_batch);
+  return resize_logits(logits, {image.height, image.width});
+}
+
+data::Image argmax_label(const torch::Tensor& logits) {
+  if (logits.dim() != 4 || logits.size(0) != 1) throw std::invalid_argument("argmax_label: expects (1, K, H, W)");
+  if (logits.size(1) > 255) throw std::invalid_argument("argmax_label: more than 255 classes do not fit 8 bits");
+  const torch::Tensor ids = logits[0].argmax(0).to(torch::kUInt8).cpu().contiguous();
+  data::Image label{static_cast<int>(ids.size(1)), static_cast<int>(ids.size(0)), 1, {}};
+  label.pixels.assign(ids.data_ptr<uint8_t>(), ids.data_ptr<uint8_t>() + ids.numel());
+  return label;
+}
+
+}  // namespace locbench::seg

@@ -1,0 +1,88 @@
+// Segmentation inference as mmseg's EncoderDecoder runs it (mmseg/models/segmentors/encoder_decoder.py,
+// test_cfg mode 'whole' and 'slide'), with the test pipeline of configs/_base_/datasets/ade20k.py:
+// Resize(scale=(2048, 512), keep_ratio=True) -> Normalize(mean, std on 0-255 RGB) -> model -> logits resized
+// to the original image size (bilinear, align_corners=False) -> argmax.
+// Padding follows LocAtViT's protocol (timm dynamic_img_pad): the backbone input is zero-padded right/bottom to
+// a multiple of the feature stride and the head's logits are resized to the unpadded size.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <array>
+#include <functional>
+#include <optional>
+#include <utility>
+
+#include "harness/data/image.h"
+#include "harness/model/model.h"
+#include "methods/common/seg_heads.h"
+
+namespace locbench::seg {
+
+// mmseg's img_norm_cfg for ImageNet-pretrained backbones, on 0-255 RGB.
+struct Normalization {
+  std::array<double, 3> mean{123.675, 116.28, 103.53};
+  std::array<double, 3> std{58.395, 57.12, 57.375};
+};
+
+// Backbone (dense features of a locbench::Model) + decode head; keys backbone.*, decode_head.* as in mmseg.
+// Link locbench_methods as well (the head lives there).
+class SegmentationModelImpl : public torch::nn::Module {
+ public:
+  // head.in_channels is taken from backbone->num_features().
+  SegmentationModelImpl(ModelPtr backbone, layers::LinearSegHeadOptions head);
+  // encode_decode: normalised images (B, 3, H, W) -> logits (B, K, H, W).
+  torch::Tensor forward(const torch::Tensor& images);
+  int64_t num_classes() const { return decode_head->options().num_classes; }
+
+  ModelPtr backbone;
+  layers::LinearSegHead decode_head{nullptr};
+};
+TORCH_MODULE(SegmentationModel);
+
+using EncodeDecode = std::function<torch::Tensor(const torch::Tensor&)>;
+
+struct WholeInferenceOptions {
+  std::optional<std::pair<int64_t, int64_t>> scale{{2048, 512}};  // keep-ratio Resize scale; none = no resize
+  Normalization norm;
+};
+
+struct SlideInferenceOptions {
+  std::optional<std::pair<int64_t, int64_t>> scale{{2048, 512}};
+  std::array<int64_t, 2> crop_size{512, 512};  // (h, w)
+  std::array<int64_t, 2> stride{341, 341};     // (h, w)
+  int64_t max_batch = 0;                       // windows per forward; 0 = all windows of the image at once
+  Normalization norm;
+};
+
+// RGB 8-bit image -> (1, 3, H, W) float in 0..255.
+torch::Tensor image_to_tensor(const data::Image& image);
+// mmcv.imresize (cv2 INTER_LINEAR) to (height, width): bilinear, half-pixel centres, no antialias, rounded to
+// integers as an 8-bit result is. (cv2's 11-bit fixed-point weights may differ by 1 on some pixels.)
+torch::Tensor resize_image(const torch::Tensor& image, int64_t height, int64_t width);
+// (x - mean) / std per channel.
+torch::Tensor normalize(const torch::Tensor& image, const Normalization& norm);
+// The network input for an image: keep-ratio resize (when scale is set) then normalisation: (1, 3, h, w).
+torch::Tensor preprocess(const data::Image& image, const std::optional<std::pair<int64_t, int64_t>>& scale,
+                         const Normalization& norm);
+// Zero-pads right/bottom to multiples of `divisor`.
+torch::Tensor pad_to_multiple(const torch::Tensor& images, int64_t divisor);
+// Bilinear (align_corners=False) resize of logits (B, K, h, w) to `size`.
+torch::Tensor resize_logits(const torch::Tensor& logits, std::array<int64_t, 2> size);
+
+// mmseg slide_inference on normalised images (1, 3, H, W): each window's logits (encode_decode output, already at
+// window size) are summed into a full-size accumulator and divided by the per-pixel window count. Windows of
+// one image all have the same shape and are batched, at most max_batch at a time (0 = all).
+torch::Tensor slide_logits(const EncodeDecode& encode_decode, const torch::Tensor& images,
+                           std::array<int64_t, 2> crop_size, std::array<int64_t, 2> stride, int64_t max_batch = 0);
+
+// Logits (1, K, H0, W0) at the original image size.
+torch::Tensor whole_inference(SegmentationModelImpl& model, const data::Image& image,
+                              const WholeInferenceOptions& options = {});
+torch::Tensor slide_inference(SegmentationModelImpl& model, const data::Image& image,
+                              const SlideInferenceOptions& options = {});
+
+// argmax over classes of logits (1, K, H, W) -> 1-channel label map of train ids.
+data::Image argmax_label(const torch::Tensor& logits);
+
+}  // namespace locbench::seg

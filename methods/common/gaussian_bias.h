@@ -1,0 +1,40 @@
+// One Gaussian attention-logit bias shared by LocAtViT's GAug (Hajimiri et al., arXiv 2603.04892) and GAB (Kim et
+// al., BMVC 2023, arXiv 2305.04722): S[p,t] = amp[p] * exp(sum_m clamp(-(x_t,m - x_p,m)^2 / 2, c) / (var[p,m] + eps)).
+#pragma once
+
+#include "methods/common/layers.h"
+
+#include <optional>
+
+namespace locbench::gaussian {
+
+// Parameters of the bias over the patch tokens of a TokenGrid (Np = rows * cols).
+//   GAug: var (B, h, Np, 2) per query/head/axis, amplitude (B, h, Np, 1) = softplus(.), eps and clamp from the
+//         initial grid.
+//   GAB:  var = sigma^2 and amplitude = A^2, one scalar each per layer (shape [1]), eps 0, no clamp.
+// Both tensors broadcast against (B, h, Np, 2) and (B, h, Np, 1).
+struct GaussianBiasParams {
+  torch::Tensor var;
+  torch::Tensor amplitude;
+  double eps = 0.0;
+  std::optional<double> clamp;  // lower bound of each per-axis numerator -dx^2/2
+};
+
+// GAB's per-layer parameters: var = sigma^2, amplitude = A^2 (squaring keeps the amplitude non-negative).
+GaussianBiasParams isotropic(const torch::Tensor& sigma, const torch::Tensor& amplitude);
+
+// The numerators -dx^2/2 (clamped from below when asked) for every (query, key) patch pair in row-major order,
+// as two (Np, Np) tables: rows axis, cols axis.
+std::array<torch::Tensor, 2> gaussian_numerators(int64_t rows, int64_t cols, std::optional<double> clamp,
+                                                 const torch::TensorOptions& options);
+
+// The full (B|1, h|1, N, N) bias, zero in the rows and columns of the prefix tokens.
+torch::Tensor gaussian_bias(const GaussianBiasParams& params, const layers::TokenGrid& grid);
+
+// softmax(q k^T * scale + B + extra_bias) v, B = gaussian_bias(params, grid); extra_bias (another additive bias such
+// as the RelPosMlp one) may be undefined. This is the boundary a fused kernel replaces: today it materialises B.
+torch::Tensor gaussian_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
+                                 const GaussianBiasParams& params, const layers::TokenGrid& grid, bool fused,
+                                 const torch::Tensor& extra_bias = {});
+
+}  // namespace locbench::gaussian
