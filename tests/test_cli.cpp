@@ -1,5 +1,6 @@
 // build/bench end to end: exit codes, one-line errors naming the file or field, no partial output files.
 #include "harness/checkpoint/checkpoint.h"
+#include "harness/data/image.h"
 #include "tests/test_helpers.h"
 
 #include <gtest/gtest.h>
@@ -135,4 +136,27 @@ TEST(Cli, BadInputsFailWithoutWritingOutput) {
   EXPECT_NE(corrupt.err.find(wrong), std::string::npos) << corrupt.err;
   EXPECT_FALSE(std::filesystem::exists(out));
   EXPECT_NE(bench("forward --model vit_tiny_patch16_224", dir).code, 0);  // required options
+}
+
+TEST(Cli, EvalSegScoresFoldersAsJson) {
+  auto dir = temp_dir("cli_eval_seg");
+  std::filesystem::create_directories(dir / "pred");
+  std::filesystem::create_directories(dir / "gt");
+  // ADE encoding (0 = other), reduce_zero_label: gt 1,2 -> classes 0,1; gt 0 ignored.
+  data::Image gt{4, 1, 1, {0, 1, 2, 2}}, pred{4, 1, 1, {1, 0, 1, 0}};
+  data::write_png((dir / "gt" / "a.png").string(), gt);
+  data::write_png((dir / "pred" / "a.png").string(), pred);
+  auto r = bench("eval-seg --pred " + (dir / "pred").string() + " --gt " + (dir / "gt").string() +
+                     " --num-classes 2 --reduce-zero-label --json",
+                 dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  // class 0: I=1 (pixel 1), U=pred{1,3}+gt{1}-1 = 2 -> 50; class 1: I=1 (pixel 2), U=pred{0,2}... pixel 0 ignored
+  // -> pred{2} + gt{2,3} - 1 = 2 -> 50.
+  EXPECT_DOUBLE_EQ(j["mIoU"].get<double>(), 50.0);
+  EXPECT_NEAR(j["aAcc"].get<double>(), 66.67, 1e-9);  // mmseg rounds to 2 decimals
+  std::filesystem::remove(dir / "pred" / "a.png");
+  r = bench("eval-seg --pred " + (dir / "pred").string() + " --gt " + (dir / "gt").string() + " --num-classes 2", dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("a.png"), std::string::npos) << r.err;
 }

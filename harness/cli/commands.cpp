@@ -5,6 +5,7 @@
 #include "harness/data/imagefolder.h"
 #include "harness/model/registry.h"
 #include "harness/runner/runner.h"
+#include "harness/seg/eval_seg.h"
 #include "harness/suite/suite.h"
 #include "report/report.h"
 
@@ -263,6 +264,18 @@ void add_commands(CLI::App& app) {
       const int code = report::run_plot(po, std::cout, std::cerr);
       if (code) g_exit_code = code;
     });
+  });
+
+  auto* eval_seg = app.add_subcommand("eval-seg", "Score prediction PNGs against label PNGs (mmseg's IoUMetric)");
+  static seg::EvalSegOptions eo;
+  eval_seg->add_option("--pred", eo.pred_dir, "Folder of prediction PNGs (train ids 0..K-1, 255 = none)")->required();
+  eval_seg->add_option("--gt", eo.gt_dir, "Folder of label PNGs in the dataset's own encoding")->required();
+  eval_seg->add_option("--num-classes", eo.num_classes, "Number of classes K")->required()->check(CLI::PositiveNumber);
+  eval_seg->add_flag("--reduce-zero-label", eo.reduce_zero_label, "Labels: 0 is ignored, k becomes k-1 (ADE20K)");
+  eval_seg->add_flag("--json", eo.json, "Print JSON (aAcc, mIoU, mAcc, per_class)");
+  eval_seg->callback([] {
+    const int code = seg::eval_seg(eo, std::cout, std::cerr);
+    if (code) g_exit_code = code;
   });
 
   auto* data = app.add_subcommand("data", "Datasets");
