@@ -1,12 +1,15 @@
 #include "harness/cli/commands.h"
 
+#include "harness/check/check.h"
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/compute/macs.h"
 #include "harness/data/imagefolder.h"
 #include "harness/model/registry.h"
+#include "harness/profile/profile.h"
 #include "harness/runner/runner.h"
 #include "harness/seg/eval_seg.h"
 #include "harness/suite/suite.h"
+#include "harness/train/train.h"
 #include "report/report.h"
 
 #include <fmt/format.h>
@@ -266,16 +269,138 @@ void add_commands(CLI::App& app) {
     });
   });
 
-  auto* eval_seg = app.add_subcommand("eval-seg", "Score prediction PNGs against label PNGs (mmseg's IoUMetric)");
+  auto* train_cmd = app.add_subcommand(
+      "train", "Train a LinearSegHead on a frozen backbone (LocAtViT protocol) or a small model from scratch");
+  static train::TrainOptions to;
+  static std::string to_device = "cpu";
+  static std::vector<int64_t> to_crop, to_scale;
+  train_cmd->add_option("--model", to.model, "Registered backbone (bench list models)")->required();
+  train_cmd->add_option("--checkpoint", to.checkpoint, "Backbone weights (safetensors, timm keys)");
+  train_cmd->add_option("--task", to.task, "head: frozen backbone; scratch: classification pre-training, then head")
+      ->check(CLI::IsMember({"head", "scratch"}))
+      ->capture_default_str();
+  train_cmd->add_option("--dataset", to.dataset_kind, "Dataset kind")
+      ->check(CLI::IsMember({"ade20k", "pascal_context59", "cocostuff164k", "synthetic_ade20k"}))
+      ->capture_default_str();
+  train_cmd->add_option("--root", to.root, "Dataset root (ADEChallengeData2016, VOC2010, coco_stuff164k)")->required();
+  train_cmd->add_option("--num-classes", to.num_classes, "Classes of synthetic_ade20k data");
+  train_cmd->add_option("--iterations", to.iterations, "Head iterations")->capture_default_str();
+  train_cmd->add_option("--batch-size", to.batch_size, "Images per iteration")->capture_default_str();
+  train_cmd->add_option("--crop", to_crop, "Crop H [W] (default 512)")->expected(1, 2);
+  train_cmd->add_option("--scale", to_scale, "RandomResize and test Resize scale W H (default 2048 512)")->expected(2);
+  train_cmd->add_option("--lr", to.lr, "OneCycle max_lr")->capture_default_str();
+  train_cmd->add_option("--cls-iterations", to.cls_iterations, "Pre-training iterations (--task scratch)")
+      ->capture_default_str();
+  train_cmd->add_option("--eval-interval", to.eval_interval, "mIoU every N iterations (0: at the end)")
+      ->capture_default_str();
+  train_cmd->add_option("--eval-mode", to.eval.mode, "whole or slide")
+      ->check(CLI::IsMember({"whole", "slide"}))
+      ->capture_default_str();
+  train_cmd->add_option("--checkpoint-interval", to.checkpoint_interval, "0: at the end only")->capture_default_str();
+  train_cmd->add_option("--work-dir", to.work_dir, "Checkpoints go here (cls.safetensors, seg.safetensors)");
+  train_cmd->add_flag("--resume", to.resume, "Continue from --work-dir's checkpoints at their saved iteration");
+  train_cmd->add_option("--seed", to.seed, "Seed")->capture_default_str();
+  train_cmd->add_option("--device", to_device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  train_cmd->callback([] {
+    run_guarded("train", [] {
+      if (!to_crop.empty()) to.pipeline.crop_size = {to_crop.front(), to_crop.back()};
+      if (!to_scale.empty()) to.pipeline.scale = {to_scale[0], to_scale[1]};
+      to.eval.scale = to.pipeline.scale;
+      to.eval.crop_size = to.pipeline.crop_size;
+      to.device = to_device == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+      const int code = train::run_train(to, std::cout);
+      if (code) g_exit_code = code;
+    });
+  });
+
+  // PNG folders (any model's predictions), or a backbone with a head checkpoint written by `bench train`.
+  auto* eval_seg = app.add_subcommand("eval-seg", "mIoU (mmseg IoUMetric) of prediction PNGs, or of a model + head");
   static seg::EvalSegOptions eo;
-  eval_seg->add_option("--pred", eo.pred_dir, "Folder of prediction PNGs (train ids 0..K-1, 255 = none)")->required();
-  eval_seg->add_option("--gt", eo.gt_dir, "Folder of label PNGs in the dataset's own encoding")->required();
-  eval_seg->add_option("--num-classes", eo.num_classes, "Number of classes K")->required()->check(CLI::PositiveNumber);
+  static train::SegEvalOptions mo;
+  static std::vector<int64_t> mo_scale, mo_crop, mo_stride;
+  auto* pred = eval_seg->add_option("--pred", eo.pred_dir, "Folder of prediction PNGs (train ids 0..K-1, 255 = none)");
+  auto* gt = eval_seg->add_option("--gt", eo.gt_dir, "Folder of label PNGs in the dataset's own encoding");
+  eval_seg->add_option("--num-classes", eo.num_classes, "Number of classes K")->check(CLI::PositiveNumber);
   eval_seg->add_flag("--reduce-zero-label", eo.reduce_zero_label, "Labels: 0 is ignored, k becomes k-1 (ADE20K)");
+  auto* model = eval_seg->add_option("--model", mo.model, "Registered backbone, scored with --head on --root");
+  eval_seg->add_option("--checkpoint", mo.checkpoint, "Backbone weights (safetensors)");
+  eval_seg->add_option("--head", mo.head, "seg.safetensors written by bench train");
+  eval_seg->add_option("--dataset", mo.dataset_kind, "Dataset kind")
+      ->check(CLI::IsMember({"ade20k", "pascal_context59", "cocostuff164k", "synthetic_ade20k"}))
+      ->capture_default_str();
+  eval_seg->add_option("--root", mo.root, "Dataset root");
+  eval_seg->add_option("--mode", mo.eval.mode, "whole or slide")
+      ->check(CLI::IsMember({"whole", "slide"}))
+      ->capture_default_str();
+  eval_seg->add_option("--scale", mo_scale, "Test Resize scale W H (default 2048 512)")->expected(2);
+  eval_seg->add_option("--crop", mo_crop, "Slide window H [W] (default 512)")->expected(1, 2);
+  eval_seg->add_option("--stride", mo_stride, "Slide stride H [W] (default 341)")->expected(1, 2);
+  eval_seg->add_option("--limit", mo.eval.limit, "At most N images (evenly spaced); 0: all");
   eval_seg->add_flag("--json", eo.json, "Print JSON (aAcc, mIoU, mAcc, per_class)");
+  pred->excludes(model);
+  gt->excludes(model);
   eval_seg->callback([] {
-    const int code = seg::eval_seg(eo, std::cout, std::cerr);
-    if (code) g_exit_code = code;
+    if (mo.model.empty()) {
+      if (eo.pred_dir.empty() || eo.gt_dir.empty()) {
+        std::cerr << "bench eval-seg: give --pred and --gt (PNG folders) or --model, --head and --root\n";
+        g_exit_code = 2;
+        return;
+      }
+      const int code = seg::eval_seg(eo, std::cout, std::cerr);
+      if (code) g_exit_code = code;
+      return;
+    }
+    run_guarded("eval-seg", [] {
+      if (!mo_scale.empty()) mo.eval.scale = std::pair<int64_t, int64_t>{mo_scale[0], mo_scale[1]};
+      if (!mo_crop.empty()) mo.eval.crop_size = {mo_crop.front(), mo_crop.back()};
+      if (!mo_stride.empty()) mo.eval.stride = {mo_stride.front(), mo_stride.back()};
+      if (mo.dataset_kind == "synthetic_ade20k") mo.num_classes = eo.num_classes;
+      mo.json = eo.json;
+      const int code = train::run_eval_seg(mo, std::cout, std::cerr);
+      if (code) g_exit_code = code;
+    });
+  });
+
+  auto* chk = app.add_subcommand("check", "Gate Google Benchmark results against a baseline (exit 1 on a regression)");
+  static check::CheckOptions co;
+  static std::string check_reference;
+  chk->add_option("--baseline", co.baseline, "Google Benchmark JSON of the baseline")->required();
+  chk->add_option("--current", co.current, "Google Benchmark JSON of this run")->required();
+  chk->add_option("--reference", check_reference, "Variant that divides every op/shape's time (same file)");
+  chk->add_option("--threshold", co.threshold, "Relative slow-down counted as a regression")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  chk->callback([] {
+    run_guarded("check", [] {
+      if (!check_reference.empty()) co.reference = check_reference;
+      const int code = check::run_check(co, std::cout, std::cerr);
+      if (code) g_exit_code = code;
+    });
+  });
+
+  auto* prof = app.add_subcommand("profile", "Per-op (CPU) or per-kernel (CUDA, CUPTI) profile of a forward");
+  static std::string prof_model, prof_device = "cpu";
+  static int64_t prof_batch = 1;
+  static int prof_iterations = 1;
+  static bool prof_json = false;
+  prof->add_option("model", prof_model, "Registered model name")->required();
+  prof->add_option("--device", prof_device, "cpu or cuda[:N]")->capture_default_str();
+  prof->add_option("--batch-size", prof_batch, "Images per forward")->capture_default_str();
+  prof->add_option("--iterations", prof_iterations, "Forwards traced after one warm-up")->capture_default_str();
+  prof->add_flag("--json", prof_json, "Print JSON");
+  prof->callback([] {
+    run_guarded("profile", [] {
+      lookup(prof_model);
+      auto model = create_model(prof_model);
+      model->eval();
+      const auto& in = model->variant_config().input_size;
+      profile::ProfileOptions o;
+      o.iterations = prof_iterations;
+      const auto p = profile::profile_model(*model, torch::randn({prof_batch, in[0], in[1], in[2]}),
+                                            torch::Device(prof_device), o);
+      if (prof_json) std::cout << profile::to_json(p).dump(2) << "\n";
+      else profile::print_table(p, std::cout, 40);
+    });
   });
 
   auto* data = app.add_subcommand("data", "Datasets");

@@ -3,6 +3,8 @@
 #include "harness/compute/macs.h"
 #include "harness/data/image.h"
 #include "harness/data/imagefolder.h"
+#include "harness/seg/synth.h"
+#include "harness/train/train.h"
 
 #include <ATen/autocast_mode.h>
 
@@ -10,9 +12,11 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #ifdef LOCBENCH_TORCH_CUDA
@@ -301,7 +305,123 @@ std::vector<Result> accuracy(Context& ctx) {
   return {{"top1", acc[0], "%", protocol}, {"top5", acc[1], "%", protocol}};
 }
 
+// An option given as N or [N, M] (suite validation checked the shape).
+std::array<int64_t, 2> pair_option(const nlohmann::json& options, const std::string& key, std::array<int64_t, 2> dflt) {
+  if (!options.contains(key)) return dflt;
+  const auto& v = options[key];
+  if (v.is_array()) return {v[0].get<int64_t>(), v.size() > 1 ? v[1].get<int64_t>() : v[0].get<int64_t>()};
+  return {v.get<int64_t>(), v.get<int64_t>()};
+}
+
+// The mmseg settings of a suite's miou/train entry, on top of LocAtViT's defaults (train.h).
+train::TrainOptions train_options(const Context& ctx) {
+  const auto& m = *ctx.cell.measurement;
+  const auto& ds = *ctx.cell.dataset;
+  const nlohmann::json t = m.options.value("train", nlohmann::json::object());
+  train::TrainOptions o;
+  o.task = t.value("task", std::string("head"));
+  o.model = ctx.cell.model->name;
+  o.checkpoint = ctx.cell.model->checkpoint;
+  o.model_args = ctx.cell.model->args;
+  o.dataset_kind = ds.kind;
+  o.root = ds.root;
+  o.num_classes = ds.num_classes;
+  o.iterations = t.value("iterations", o.iterations);
+  o.batch_size = t.value("batch_size", o.batch_size);
+  o.lr = t.value("lr", o.lr);
+  o.weight_decay = t.value("weight_decay", o.weight_decay);
+  o.cls_iterations = t.value("cls_iterations", o.cls_iterations);
+  o.cls_batch_size = t.value("cls_batch_size", o.cls_batch_size);
+  o.cls_lr = t.value("cls_lr", o.cls_lr);
+  o.log_interval = t.value("log_interval", o.log_interval);
+  o.eval_interval = t.value("eval_interval", o.eval_interval);
+  o.checkpoint_interval = t.value("checkpoint_interval", o.checkpoint_interval);
+  if (t.contains("work_dir")) o.work_dir = suite::expand_env(t["work_dir"].get<std::string>(), "train.work_dir");
+  o.pipeline.crop_size = pair_option(t, "crop", o.pipeline.crop_size);
+  const auto scale = pair_option(t, "scale", {o.pipeline.scale.first, o.pipeline.scale.second});
+  o.pipeline.scale = {scale[0], scale[1]};
+  o.seed = static_cast<uint64_t>(ctx.cell.seed.value_or(0));
+  o.device = ctx.device;
+  return o;
+}
+
+train::EvalOptions eval_options(const nlohmann::json& options, const train::TrainOptions& trained) {
+  train::EvalOptions e;
+  e.mode = options.value("mode", e.mode);
+  // The test Resize scale is the training scale (mmseg configs share one img_scale).
+  const auto scale = pair_option(options, "scale", {trained.pipeline.scale.first, trained.pipeline.scale.second});
+  e.scale = std::pair<int64_t, int64_t>{scale[0], scale[1]};
+  e.crop_size = pair_option(options, "crop", trained.pipeline.crop_size);
+  const int64_t default_stride = e.crop_size[0] * 2 / 3;  // 512 -> 341, as mmseg's ViT configs
+  e.stride = pair_option(options, "stride", {default_stride, e.crop_size[1] * 2 / 3});
+  e.limit = options.value("limit", int64_t{0});
+  return e;
+}
+
+std::string fmt_pair(int64_t a, int64_t b, const std::string& sep) { return std::to_string(a) + sep + std::to_string(b); }
+
+std::string eval_convention(const train::EvalOptions& e) {
+  const std::string slide =
+      e.mode == "slide" ? fmt_pair(e.crop_size[0], e.stride[0], "/") : std::string();
+  const std::string resize = e.scale ? ", resize " + fmt_pair(e.scale->first, e.scale->second, "x") : std::string();
+  return e.mode + (slide.empty() ? "" : " ") + slide + resize;
+}
+
+std::vector<Result> iou_results(const seg::IoUResult& r, const std::string& convention) {
+  return {{"miou", r.mIoU, "%", convention}, {"aacc", r.aAcc, "%", convention}, {"macc", r.mAcc, "%", convention}};
+}
+
+// `miou` with a head checkpoint: score the cell's backbone and that head. `miou` with train settings and `train`:
+// train (head on the frozen backbone, or a small model from scratch), then score, keeping the curves.
+std::vector<Result> segmentation(Context& ctx) {
+  const auto& m = *ctx.cell.measurement;
+  const auto& ds = *ctx.cell.dataset;
+  prepare_synthetic_ade20k(ds);
+  train::TrainOptions o = train_options(ctx);
+  o.eval = eval_options(m.options, o);
+  if (m.options.contains("head")) {
+    const seg::SegDataset val = train::open_seg_dataset(ds.kind, ds.root, false, ds.num_classes);
+    layers::LinearSegHeadOptions head;
+    head.num_classes = val.num_classes;
+    // The runner owns the backbone; the segmentation model borrows it.
+    ModelPtr backbone(ModelPtr(), &ctx.model);
+    seg::SegmentationModel model(backbone, head);
+    train::load_segmentation_checkpoint(*model, suite::expand_env(m.options["head"].get<std::string>(), "head"));
+    model->to(ctx.device);
+    return iou_results(train::evaluate(*model, val, o.eval, ctx.progress).compute(), eval_convention(o.eval));
+  }
+  if (o.task == "head") o.backbone = ModelPtr(ModelPtr(), &ctx.model);
+  o.progress = ctx.progress;
+  std::ostringstream log;  // the curves keep what matters; the log is for `bench train`
+  const train::TrainResult r = train::train(o, log);
+  ctx.curves = r.curves;
+  auto out = iou_results(r.val, eval_convention(o.eval) + ", " + std::to_string(o.iterations) + " it bs" +
+                                    std::to_string(o.batch_size) + " crop " + std::to_string(o.pipeline.crop_size[0]));
+  out.push_back({"train_time", r.seconds, "s", o.task});
+  return out;
+}
+
 }  // namespace
+
+void prepare_synthetic_ade20k(const suite::DatasetEntry& d) {
+  namespace fs = std::filesystem;
+  if (d.kind != "synthetic_ade20k" || fs::is_directory(d.root)) return;
+  seg::SynthOptions o;
+  o.num_classes = d.generate.value("classes", o.num_classes);
+  o.count = d.generate.value("count", int64_t{64});
+  o.min_size = d.generate.value("min_size", o.min_size);
+  o.max_size = d.generate.value("max_size", o.max_size);
+  o.regions = d.generate.value("regions", o.regions);
+  o.seed = d.generate.value("seed", uint64_t{0});
+  // Written beside the root and renamed into place, so an interrupted generation never looks complete.
+  const fs::path tmp = fs::path(d.root).string() + ".partial";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  seg::write_synthetic_ade20k(tmp.string(), "training", o);
+  o.count = d.generate.value("val_count", std::max<int64_t>(8, o.count / 4));
+  seg::write_synthetic_ade20k(tmp.string(), "validation", o);
+  fs::rename(tmp, d.root);
+}
 
 torch::Tensor preprocess_eval(const std::string& path, const VariantConfig& config, std::array<int64_t, 2> img_size) {
   const data::Image image = data::read_image(path, 3);
@@ -349,6 +469,7 @@ std::vector<Result> run(Context& ctx) {
   if (kind == "throughput") return latency(ctx, "timm throughput");
   if (kind == "memory") return memory(ctx);
   if (kind == "accuracy") return accuracy(ctx);
+  if (kind == "miou" || kind == "train") return segmentation(ctx);
   throw std::invalid_argument("unknown measurement kind '" + kind + "'");
 }
 

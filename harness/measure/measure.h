@@ -52,10 +52,14 @@ struct Context {
   int warmup = 5;
   int repeats = 20;
   std::function<void(double)> progress;  // fraction of the cell done
+  std::vector<store::CurvePoint> curves;  // out: training curves of the `train`/`miou` kinds, stored with the cell
 };
 
 // Runs the measurement kind of the cell and returns its results (metric, value, unit, convention).
 std::vector<store::Result> run(Context& ctx);
+
+// Writes a synthetic_ade20k dataset's generate options (both splits) to its root, when the root is missing.
+void prepare_synthetic_ade20k(const suite::DatasetEntry& dataset);
 
 // Eval preprocessing of a model (timm): resize the short side to img / crop_pct with the model's interpolation
 // and antialias, center-crop img, scale to [0, 1], normalise with mean/std. Returns (3, H, W) float32.

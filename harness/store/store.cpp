@@ -55,6 +55,17 @@ const std::vector<std::string>& migrations() {
         CREATE INDEX results_cell_id ON results(cell_id);
         CREATE INDEX runs_suite_name ON runs(suite_name);
       )sql",
+      // 2: training curves (loss, learning rate, evaluation metrics per step) of a cell.
+      R"sql(
+        CREATE TABLE curves(
+          id INTEGER PRIMARY KEY,
+          cell_id INTEGER NOT NULL REFERENCES cells(id) ON DELETE CASCADE,
+          run_id INTEGER NOT NULL,
+          series TEXT NOT NULL,
+          step INTEGER NOT NULL,
+          value REAL);
+        CREATE INDEX curves_cell_id ON curves(cell_id);
+      )sql",
   };
   return steps;
 }
@@ -307,7 +318,23 @@ void Store::record_cell(int64_t run_id, const Cell& cell) {
     result.step("recording result '" + r.metric + "' of " + where);
     result.reset();
   }
+  Statement curve(db_, path_, "INSERT INTO curves(cell_id, run_id, series, step, value) VALUES(?,?,?,?,?)");
+  for (const auto& p : cell.curves) {
+    curve.bind(1, cell_id).bind(2, run_id).bind(3, p.series).bind(4, p.step).bind(5, p.value);
+    curve.step("recording curve '" + p.series + "' of " + where);
+    curve.reset();
+  }
   tx.commit();
+}
+
+std::vector<CurvePoint> Store::curves(int64_t run_id, const std::string& cell_key) const {
+  Statement st(db_, path_,
+               "SELECT k.series, k.step, k.value FROM curves k JOIN cells c ON c.id = k.cell_id"
+               " WHERE c.run_id=? AND c.cell_key=? ORDER BY k.series, k.step, k.id");
+  st.bind(1, run_id).bind(2, cell_key);
+  std::vector<CurvePoint> out;
+  while (st.step("reading the curves of cell '" + cell_key + "'")) out.push_back({st.text(0), st.int64(1), st.real(2)});
+  return out;
 }
 
 std::optional<int64_t> Store::newest_run_where(const std::string& where_sql, const std::string* bind_text) const {

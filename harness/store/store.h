@@ -42,6 +42,14 @@ struct Result {
   std::string unit, convention;  // convention: counting convention or protocol, e.g. "fvcore", "median"
 };
 
+// One point of a training curve (schema version 2): e.g. series "loss" or "lr" at an iteration, "miou" at an
+// evaluation. A NaN value is stored as NULL.
+struct CurvePoint {
+  std::string series;
+  int64_t step = 0;
+  double value = 0.0;
+};
+
 // One finished cell of the plan (model x dataset x measurement x settings [x seed]) and its results.
 struct Cell {
   std::string key, model, dataset, measurement, settings_json = "{}";
@@ -49,6 +57,7 @@ struct Cell {
   bool passed = true;
   std::string error, started_at, ended_at;
   std::vector<Result> results;
+  std::vector<CurvePoint> curves;  // written in the cell's transaction; empty for most measurements
 };
 
 // ISO-8601 UTC with milliseconds, e.g. "2026-11-21T23:05:09.123Z".
@@ -83,6 +92,7 @@ class Store {
   std::vector<Run> runs() const;                                          // oldest first
   std::set<std::string> passed_cells(int64_t run_id) const;               // keys a resume may skip
   std::vector<Cell> cells(int64_t run_id) const;                          // in recording order, with results
+  std::vector<CurvePoint> curves(int64_t run_id, const std::string& cell_key) const;  // by series, step
 
  private:
   void open_connection();

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -19,6 +20,13 @@ namespace {
 
 const std::set<std::string> kNoDataset{"params", "macs", "latency", "throughput", "memory"};
 const std::set<std::string> kBatched{"latency", "throughput", "memory"};
+const std::set<std::string> kSegDatasets{"ade20k", "pascal_context59", "cocostuff164k", "synthetic_ade20k"};
+const std::set<std::string> kSegMeasurements{"miou", "train"};
+// A folder each segmentation layout must have (mmseg's), so a wrong root fails at validation.
+const std::map<std::string, std::string> kSegLayoutDir{{"ade20k", "images/validation"},
+                                                       {"pascal_context59", "ImageSets/SegmentationContext"},
+                                                       {"cocostuff164k", "images/val2017"},
+                                                       {"synthetic_ade20k", "images/validation"}};
 
 // Collects problems as "file: path: message" and reads typed fields.
 class Checker {
@@ -149,6 +157,68 @@ void parse_models(Checker& c, const json& root, Suite& s) {
   }
 }
 
+// synthetic_ade20k's generate: seg::SynthOptions for both splits (count training images, val_count validation).
+void parse_synthetic_generate(Checker& c, const std::string& path, DatasetEntry& d) {
+  if (!c.expect(d.generate, path, d.generate.is_object(), "an object")) return;
+  c.unknown_keys(d.generate, path, {"classes", "count", "val_count", "min_size", "max_size", "regions", "seed"});
+  d.num_classes = c.integer(d.generate, "classes", path, 2).value_or(4);
+  c.integer(d.generate, "count", path, 1);
+  c.integer(d.generate, "val_count", path, 1);
+  const int64_t lo = c.integer(d.generate, "min_size", path, 8).value_or(64);
+  const int64_t hi = c.integer(d.generate, "max_size", path, 8).value_or(128);
+  if (hi < lo) c.error(path + ".max_size", "must be at least min_size");
+  c.integer(d.generate, "regions", path, 1);
+  c.integer(d.generate, "seed", path, 0);
+}
+
+// Options of the segmentation kinds: inference mode and sizes, a head checkpoint or training settings.
+void parse_segmentation_options(Checker& c, const json& entry, const std::string& path, const Suite& s,
+                                MeasurementEntry& m) {
+  if (const auto* d = s.dataset(m.dataset); d && !is_segmentation_dataset(d->kind))
+    c.error(path + ".dataset", "'" + m.kind + "' needs a segmentation dataset (ade20k, pascal_context59, "
+                               "cocostuff164k, synthetic_ade20k), '" + m.dataset + "' is " + d->kind);
+  if (auto mode = c.string(entry, "mode", path); mode && *mode != "whole" && *mode != "slide")
+    c.error(path + ".mode", "expected \"whole\" or \"slide\", got \"" + *mode + "\"");
+  for (const char* key : {"crop", "stride", "scale"})
+    if (auto v = c.integers(entry, key, path, 1); v && v->size() > 2)
+      c.error(path + "." + key, "expected N or [N, M]");
+  c.integer(entry, "limit", path, 0);
+  if (auto head = c.string(entry, "head", path)) {
+    try {
+      const std::string file = expand_env(*head, path + ".head");
+      if (!std::filesystem::is_regular_file(file))
+        c.error(path + ".head", "no such head checkpoint '" + file + "' (write one with bench train)");
+    } catch (const std::exception& e) {
+      c.error(path + ".head", e.what());
+    }
+    if (entry.contains("train")) c.error(path + ".train", "give either a head checkpoint or train settings");
+  } else if (m.kind == "miou" && !entry.contains("train")) {
+    c.error(path, "'miou' needs \"head\" (a checkpoint of bench train) or \"train\" settings");
+  }
+  if (!entry.contains("train")) return;
+  const auto& t = entry["train"];
+  if (!c.expect(t, path + ".train", t.is_object(), "an object")) return;
+  const std::string tp = path + ".train";
+  c.unknown_keys(t, tp, {"task", "iterations", "batch_size", "crop", "scale", "lr", "weight_decay",
+                         "cls_iterations", "cls_batch_size", "cls_lr", "log_interval", "eval_interval",
+                         "checkpoint_interval", "work_dir"});
+  if (auto task = c.string(t, "task", tp); task && *task != "head" && *task != "scratch")
+    c.error(tp + ".task", "expected \"head\" (frozen backbone) or \"scratch\" (whole small model), got \"" + *task + "\"");
+  for (const char* key : {"iterations", "batch_size", "cls_batch_size", "log_interval"}) c.integer(t, key, tp, 1);
+  for (const char* key : {"cls_iterations", "eval_interval", "checkpoint_interval"}) c.integer(t, key, tp, 0);
+  for (const char* key : {"crop", "scale"})
+    if (auto v = c.integers(t, key, tp, 1); v && v->size() > 2) c.error(tp + "." + key, "expected N or [N, M]");
+  for (const char* key : {"lr", "weight_decay", "cls_lr"})
+    if (t.contains(key)) c.expect(t[key], tp + "." + key, t[key].is_number(), "a number");
+  if (auto dir = c.string(t, "work_dir", tp)) {
+    try {
+      expand_env(*dir, tp + ".work_dir");
+    } catch (const std::exception& e) {
+      c.error(tp + ".work_dir", e.what());
+    }
+  }
+}
+
 void parse_datasets(Checker& c, const json& root, Suite& s) {
   if (!root.contains("datasets")) return;
   const auto& datasets = root["datasets"];
@@ -164,7 +234,9 @@ void parse_datasets(Checker& c, const json& root, Suite& s) {
     if (d.name.empty()) c.error(path + ".name", "missing");
     if (!d.name.empty() && !names.insert(d.name).second) c.error(path + ".name", "duplicate dataset '" + d.name + "'");
     d.kind = c.string(entry, "kind", path).value_or("");
-    if (d.kind != "imagefolder") c.error(path + ".kind", "unknown dataset kind '" + d.kind + "' (known: imagefolder)");
+    if (d.kind != "imagefolder" && !is_segmentation_dataset(d.kind))
+      c.error(path + ".kind", "unknown dataset kind '" + d.kind +
+                                  "' (known: imagefolder, ade20k, pascal_context59, cocostuff164k, synthetic_ade20k)");
     auto root_text = c.string(entry, "root", path);
     if (!root_text) {
       if (!entry.contains("root")) c.error(path + ".root", "missing");
@@ -177,15 +249,26 @@ void parse_datasets(Checker& c, const json& root, Suite& s) {
     }
     if (entry.contains("generate")) {
       d.generate = entry["generate"];
-      if (c.expect(d.generate, path + ".generate", d.generate.is_object(), "an object")) {
+      if (d.kind == "synthetic_ade20k") {
+        parse_synthetic_generate(c, path + ".generate", d);
+      } else if (d.kind != "imagefolder") {
+        c.error(path + ".generate", "only imagefolder and synthetic_ade20k data can be generated");
+      } else if (c.expect(d.generate, path + ".generate", d.generate.is_object(), "an object")) {
         c.unknown_keys(d.generate, path + ".generate", {"classes", "per_class", "size", "seed"});
         c.integer(d.generate, "classes", path + ".generate", 2);
         c.integer(d.generate, "per_class", path + ".generate", 1);
         c.integer(d.generate, "size", path + ".generate", 8);
         c.integer(d.generate, "seed", path + ".generate", 0);
       }
+    } else if (d.kind == "synthetic_ade20k") {
+      c.error(path + ".generate", "missing (synthetic_ade20k data is generated: {\"classes\": 4, \"count\": 64, ...})");
     } else if (!d.root.empty() && !std::filesystem::is_directory(d.root)) {
       c.error(path + ".root", "dataset '" + d.name + "': no such directory '" + d.root + "'" +
+                                  (d.root_variable.empty() ? "" : " (set " + d.root_variable + ")"));
+    } else if (!d.root.empty() && kSegLayoutDir.count(d.kind) &&
+               !std::filesystem::is_directory(std::filesystem::path(d.root) / kSegLayoutDir.at(d.kind))) {
+      c.error(path + ".root", "dataset '" + d.name + "': '" + d.root + "' has no " + kSegLayoutDir.at(d.kind) +
+                                  " folder (" + d.kind + " layout)" +
                                   (d.root_variable.empty() ? "" : " (set " + d.root_variable + ")"));
     }
     d.limit = c.integer(entry, "limit", path, 0).value_or(0);
@@ -203,7 +286,11 @@ void parse_measurements(Checker& c, const json& root, Suite& s) {
     const std::string path = "measurements[" + std::to_string(i) + "]";
     const json entry = list[i].is_string() ? json{{"kind", list[i]}} : list[i];
     if (!c.expect(entry, path, entry.is_object(), "a measurement kind or an object")) continue;
-    c.unknown_keys(entry, path, {"kind", "name", "dataset", "batch_sizes", "top_k"});
+    const std::string kind_text = entry.value("kind", json()).is_string() ? entry["kind"].get<std::string>() : "";
+    if (kSegMeasurements.count(kind_text))
+      c.unknown_keys(entry, path, {"kind", "name", "dataset", "mode", "crop", "stride", "scale", "head", "train", "limit"});
+    else
+      c.unknown_keys(entry, path, {"kind", "name", "dataset", "batch_sizes", "top_k"});
     MeasurementEntry m;
     m.kind = c.string(entry, "kind", path).value_or("");
     const auto& kinds = measurement_kinds();
@@ -227,6 +314,9 @@ void parse_measurements(Checker& c, const json& root, Suite& s) {
     } else if (entry.contains("dataset")) {
       c.error(path + ".dataset", "'" + m.kind + "' takes no dataset");
     }
+    if (kSegMeasurements.count(m.kind)) parse_segmentation_options(c, entry, path, s, m);
+    else if (const auto* d = s.dataset(m.dataset); d && m.kind == "accuracy" && d->kind != "imagefolder")
+      c.error(path + ".dataset", "'accuracy' needs an imagefolder dataset, '" + m.dataset + "' is " + d->kind);
     if (auto b = c.integers(entry, "batch_sizes", path, 1)) m.batch_sizes = *b;
     m.options = entry;
     s.measurements.push_back(std::move(m));
@@ -316,9 +406,12 @@ const DatasetEntry* Suite::dataset(const std::string& name) const {
 }
 
 const std::vector<std::string>& measurement_kinds() {
-  static const std::vector<std::string> kinds{"params", "macs", "latency", "throughput", "memory", "accuracy"};
+  static const std::vector<std::string> kinds{"params", "macs",     "latency", "throughput",
+                                              "memory", "accuracy", "miou",    "train"};
   return kinds;
 }
+bool is_segmentation_dataset(const std::string& kind) { return kSegDatasets.count(kind) > 0; }
+bool kind_needs_segmentation(const std::string& kind) { return kSegMeasurements.count(kind) > 0; }
 bool kind_needs_dataset(const std::string& kind) { return !kNoDataset.count(kind); }
 bool kind_uses_batch_size(const std::string& kind) { return kBatched.count(kind) || kind == "accuracy"; }
 

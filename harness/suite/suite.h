@@ -28,17 +28,18 @@ struct ModelEntry {
 
 struct DatasetEntry {
   std::string name;
-  std::string kind;  // imagefolder, ...
+  std::string kind;  // imagefolder, ade20k, pascal_context59, cocostuff164k, synthetic_ade20k
   std::string root;  // after ${VAR} expansion
   std::string root_variable;  // the variable the root came from, for messages
   nlohmann::json generate;    // optional: how to generate the data when the root is missing
   int64_t limit = 0;          // evaluate at most this many samples (0: all)
   int workers = 0;            // decoding threads (0: hardware concurrency)
+  int64_t num_classes = 0;    // synthetic_ade20k: generate.classes (the real datasets know their own)
 };
 
 struct MeasurementEntry {
   std::string name;  // unique in the suite; the kind by default
-  std::string kind;  // params, macs, latency, throughput, memory, accuracy
+  std::string kind;  // params, macs, latency, throughput, memory, accuracy, miou, train
   std::string dataset;  // for data-driven kinds
   std::vector<int64_t> batch_sizes;  // empty: the settings'
   nlohmann::json options;
@@ -76,6 +77,9 @@ std::string expand_env(const std::string& text, const std::string& where, std::s
 const std::vector<std::string>& measurement_kinds();
 bool kind_needs_dataset(const std::string& kind);
 bool kind_uses_batch_size(const std::string& kind);
+// Dataset kinds read as segmentation data (mmseg layouts) and those the `miou` and `train` kinds need.
+bool is_segmentation_dataset(const std::string& kind);
+bool kind_needs_segmentation(const std::string& kind);
 
 // One point of the plan.
 struct Cell {

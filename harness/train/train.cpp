@@ -1,0 +1,612 @@
+// Segmentation training (LocAtViT evaluations/segmentation with mmseg 1.x / mmcv) and small-model training from
+// scratch. See train.h for the protocol; comments here say where a detail comes from.
+#include "harness/train/train.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <thread>
+
+#include "harness/checkpoint/checkpoint.h"
+#include "harness/checkpoint/safetensors.h"
+#include "harness/model/registry.h"
+
+namespace locbench::train {
+
+namespace F = torch::nn::functional;
+namespace fs = std::filesystem;
+
+double OneCycle::lr(int64_t iter) const {
+  const double base = max_lr / div_factor;
+  // [end_iter, start factor, end factor] as mmcv builds lr_phases in before_run.
+  const std::array<std::array<double, 3>, 2> phases{{{pct_start * total_steps - 1, 1.0, div_factor},
+                                                     {static_cast<double>(total_steps - 1), div_factor,
+                                                      1.0 / final_div_factor}}};
+  double start_iter = 0;
+  for (const auto& [end_iter, start, end] : phases) {
+    if (iter <= end_iter) {
+      // mmcv divides by zero when pct_start * total == 1; the phase is then already complete.
+      const double pct = end_iter > start_iter ? (iter - start_iter) / (end_iter - start_iter) : 1.0;
+      const double a = base * start, b = base * end;
+      if (anneal_cos) return b + (a - b) / 2.0 * (std::cos(M_PI * pct) + 1);
+      return a + (b - a) * pct;
+    }
+    start_iter = end_iter;
+  }
+  return base / final_div_factor;  // past total_steps (mmcv would fail); the final value
+}
+
+double Rng::uniform(double low, double high) {
+  // 53 random bits, as numpy's random_sample.
+  const double u = static_cast<double>(engine_() >> 11) * (1.0 / 9007199254740992.0);
+  return low + (high - low) * u;
+}
+
+int64_t Rng::randint(int64_t low, int64_t high) {
+  const auto span = static_cast<uint64_t>(high - low);
+  return low + static_cast<int64_t>(engine_() % span);
+}
+
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// The seed of one sample of one iteration of one stage: independent of how the run was split by resumes.
+uint64_t sample_seed(uint64_t seed, uint64_t stage, int64_t iter, int64_t b) {
+  return splitmix64(splitmix64(splitmix64(seed) ^ stage) ^ static_cast<uint64_t>(iter)) ^
+         splitmix64(static_cast<uint64_t>(b) + 0x1234567ull);
+}
+
+torch::Tensor resize_label(const torch::Tensor& label, int64_t h, int64_t w) {
+  // cv2 INTER_NEAREST (mmcv.imresize for seg maps) takes src = floor(dst * scale), as torch's 'nearest'.
+  auto x = label.to(torch::kFloat32).unsqueeze(0).unsqueeze(0);
+  x = F::interpolate(x, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kNearest));
+  return x.squeeze(0).squeeze(0).to(torch::kUInt8);
+}
+
+// cv2.cvtColor(BGR2HSV) on 8-bit data: H in 0..179 (degrees / 2), S and V in 0..255, rounded.
+torch::Tensor rgb_to_hsv8(const torch::Tensor& rgb) {
+  auto r = rgb[0], g = rgb[1], b = rgb[2];
+  auto v = std::get<0>(torch::max(rgb, 0));
+  auto diff = v - std::get<0>(torch::min(rgb, 0));
+  auto s = torch::where(v > 0, torch::round(diff * 255.0 / v.clamp_min(1)), torch::zeros_like(v));
+  auto safe = diff.clamp_min(1e-6);
+  auto h = torch::where(v == r, 60.0 * (g - b) / safe,
+                        torch::where(v == g, 120.0 + 60.0 * (b - r) / safe, 240.0 + 60.0 * (r - g) / safe));
+  h = torch::where(diff > 0, h, torch::zeros_like(h));
+  h = torch::where(h < 0, h + 360.0, h);
+  h = torch::remainder(torch::round(h / 2.0), 180.0);
+  return torch::stack(std::vector<torch::Tensor>{h, s, v});
+}
+
+// cv2.cvtColor(HSV2BGR) on 8-bit data.
+torch::Tensor hsv8_to_rgb(const torch::Tensor& hsv) {
+  auto h6 = hsv[0] * (6.0 / 180.0), s = hsv[1] / 255.0, v = hsv[2] / 255.0;
+  std::vector<torch::Tensor> channels;
+  for (double n : {5.0, 3.0, 1.0}) {  // r, g, b
+    auto k = torch::remainder(h6 + n, 6.0);
+    auto f = torch::clamp(torch::min(k, 4.0 - k), 0.0, 1.0);
+    channels.push_back(torch::round((v - v * s * f) * 255.0).clamp(0, 255));
+  }
+  return torch::stack(channels);
+}
+
+// PhotoMetricDistortion.convert: float * alpha + beta, clipped, cast to uint8 (truncating).
+torch::Tensor convert(const torch::Tensor& x, double alpha, double beta) {
+  return torch::trunc(torch::clamp(x * alpha + beta, 0, 255));
+}
+
+}  // namespace
+
+SegPair to_pair(const seg::SegExample& example) {
+  const auto& im = example.image;
+  auto image = torch::from_blob(const_cast<uint8_t*>(im.pixels.data()), {im.height, im.width, 3}, torch::kUInt8)
+                   .permute({2, 0, 1})
+                   .to(torch::kFloat32);
+  const auto& lb = example.label;
+  auto label = torch::from_blob(const_cast<uint8_t*>(lb.pixels.data()), {lb.height, lb.width}, torch::kUInt8).clone();
+  return {image, label};
+}
+
+SegPair random_resize(const SegPair& in, std::pair<int64_t, int64_t> scale, std::pair<double, double> ratio_range,
+                      Rng& rng) {
+  // mmcv RandomResize._random_sample_ratio, then Resize(keep_ratio=True) through mmcv.rescale_size.
+  const double ratio = rng.random() * (ratio_range.second - ratio_range.first) + ratio_range.first;
+  const auto target_w = static_cast<int64_t>(scale.first * ratio), target_h = static_cast<int64_t>(scale.second * ratio);
+  const int64_t h = in.image.size(1), w = in.image.size(2);
+  const double max_long = std::max(target_w, target_h), max_short = std::min(target_w, target_h);
+  const double factor = std::min(max_long / std::max(h, w), max_short / std::min(h, w));
+  const auto new_w = static_cast<int64_t>(w * factor + 0.5), new_h = static_cast<int64_t>(h * factor + 0.5);
+  auto image = seg::resize_image(in.image.unsqueeze(0), new_h, new_w).squeeze(0);
+  return {image, resize_label(in.label, new_h, new_w)};
+}
+
+SegPair random_crop(const SegPair& in, std::array<int64_t, 2> crop_size, double cat_max_ratio, Rng& rng,
+                    uint8_t ignore_index) {
+  const int64_t h = in.image.size(1), w = in.image.size(2);
+  auto bbox = [&] {
+    const int64_t off_h = rng.randint(0, std::max<int64_t>(h - crop_size[0], 0) + 1);
+    const int64_t off_w = rng.randint(0, std::max<int64_t>(w - crop_size[1], 0) + 1);
+    return std::array<int64_t, 4>{off_h, std::min(off_h + crop_size[0], h), off_w, std::min(off_w + crop_size[1], w)};
+  };
+  auto crop = [](const torch::Tensor& x, const std::array<int64_t, 4>& b) {
+    return x.narrow(-2, b[0], b[1] - b[0]).narrow(-1, b[2], b[3] - b[2]);
+  };
+  auto box = bbox();
+  if (cat_max_ratio < 1.0) {
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      auto counts = torch::bincount(crop(in.label, box).flatten().to(torch::kLong), {}, 256);
+      counts[ignore_index] = 0;
+      const auto present = counts.gt(0).sum().item<int64_t>();
+      if (present > 1 && counts.max().item<double>() / counts.sum().item<double>() < cat_max_ratio) break;
+      box = bbox();
+    }
+  }
+  return {crop(in.image, box).contiguous(), crop(in.label, box).contiguous()};
+}
+
+SegPair random_flip(const SegPair& in, double prob, Rng& rng) {
+  if (rng.random() >= prob) return in;
+  return {in.image.flip({-1}), in.label.flip({-1})};
+}
+
+torch::Tensor photo_metric_distortion(const torch::Tensor& image, Rng& rng) {
+  auto img = image;
+  if (rng.randint(0, 2)) img = convert(img, 1.0, rng.uniform(-32, 32));  // brightness
+  const int64_t mode = rng.randint(0, 2);  // contrast first (1) or last (0)
+  auto contrast = [&] {
+    if (rng.randint(0, 2)) img = convert(img, rng.uniform(0.5, 1.5), 0);
+  };
+  if (mode == 1) contrast();
+  if (rng.randint(0, 2)) {  // saturation
+    auto hsv = rgb_to_hsv8(img);
+    hsv[1] = convert(hsv[1], rng.uniform(0.5, 1.5), 0);
+    img = hsv8_to_rgb(hsv);
+  }
+  if (rng.randint(0, 2)) {  // hue
+    auto hsv = rgb_to_hsv8(img);
+    hsv[0] = torch::remainder(hsv[0] + static_cast<double>(rng.randint(-18, 18)), 180.0);
+    img = hsv8_to_rgb(hsv);
+  }
+  if (mode == 0) contrast();
+  return img;
+}
+
+SegPair train_transform(const seg::SegExample& example, const TrainPipeline& p, Rng& rng) {
+  torch::NoGradGuard no_grad;
+  SegPair x = random_resize(to_pair(example), p.scale, p.ratio_range, rng);
+  x = random_crop(x, p.crop_size, p.cat_max_ratio, rng);
+  x = random_flip(x, p.flip_prob, rng);
+  if (p.photo_metric_distortion) x.image = photo_metric_distortion(x.image, rng);
+  // SegDataPreProcessor: normalise, then pad bottom/right to the crop (image 0, label 255).
+  auto image = seg::normalize(x.image.unsqueeze(0), p.norm).squeeze(0);
+  const int64_t pad_h = p.crop_size[0] - image.size(1), pad_w = p.crop_size[1] - image.size(2);
+  image = F::pad(image, F::PadFuncOptions({0, pad_w, 0, pad_h}).value(0));
+  auto label = F::pad(x.label.to(torch::kLong), F::PadFuncOptions({0, pad_w, 0, pad_h}).value(seg::kIgnoreIndex));
+  return {image.contiguous(), label.contiguous()};
+}
+
+seg::IoUMetric evaluate(seg::SegmentationModelImpl& model, const seg::SegDataset& dataset, const EvalOptions& o,
+                        const std::function<void(double)>& progress) {
+  std::vector<seg::SegSample> samples = dataset.samples;
+  if (o.limit > 0 && static_cast<int64_t>(samples.size()) > o.limit) {
+    std::vector<seg::SegSample> subset;  // evenly spaced
+    for (int64_t i = 0; i < o.limit; ++i) subset.push_back(samples[i * samples.size() / o.limit]);
+    samples = std::move(subset);
+  }
+  if (o.mode != "whole" && o.mode != "slide")
+    throw std::invalid_argument("evaluation mode must be 'whole' or 'slide', not '" + o.mode + "'");
+  const bool was_training = model.is_training();
+  model.eval();
+  torch::InferenceMode guard;
+  seg::IoUMetric metric(dataset.num_classes);
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const seg::SegExample ex = seg::load_sample(dataset, samples[i]);
+    torch::Tensor logits;
+    if (o.mode == "whole") {
+      logits = seg::whole_inference(model, ex.image, seg::WholeInferenceOptions{o.scale, {}});
+    } else {
+      seg::SlideInferenceOptions so;
+      so.scale = o.scale;
+      so.crop_size = o.crop_size;
+      so.stride = o.stride;
+      logits = seg::slide_inference(model, ex.image, so);
+    }
+    const data::Image pred = seg::argmax_label(logits);
+    metric.process(pred.pixels.data(), ex.label.pixels.data(), ex.label.pixels.size());
+    if (progress) progress(static_cast<double>(i + 1) / samples.size());
+  }
+  model.train(was_training);
+  return metric;
+}
+
+seg::SegDataset open_seg_dataset(const std::string& kind, const std::string& root, bool train, int64_t num_classes) {
+  if (kind == "ade20k" || kind == "synthetic_ade20k") {
+    auto ds = seg::ade20k(root, train ? "training" : "validation");
+    if (kind == "synthetic_ade20k") {
+      if (num_classes <= 0) throw std::invalid_argument("synthetic_ade20k needs its number of classes");
+      ds.name = "synthetic ADE20K";
+      ds.num_classes = num_classes;
+    }
+    return ds;
+  }
+  if (kind == "pascal_context59") return seg::pascal_context_59(root, train ? "train" : "val");
+  if (kind == "cocostuff164k") return seg::coco_stuff164k(root, train ? "train2017" : "val2017");
+  throw std::invalid_argument("unknown segmentation dataset kind '" + kind +
+                              "' (known: ade20k, synthetic_ade20k, pascal_context59, cocostuff164k)");
+}
+
+namespace {
+
+// Training examples: decoded once when the split is small (synthetic data), from disk otherwise.
+class ExampleSource {
+ public:
+  explicit ExampleSource(seg::SegDataset dataset) : dataset_(std::move(dataset)) {
+    if (dataset_.samples.empty()) throw std::invalid_argument(dataset_.name + ": no training samples in " + dataset_.root);
+    if (dataset_.samples.size() <= kCacheLimit)
+      for (const auto& s : dataset_.samples) cache_.push_back(seg::load_sample(dataset_, s));
+  }
+  size_t size() const { return dataset_.samples.size(); }
+  seg::SegExample get(size_t i) const {
+    return cache_.empty() ? seg::load_sample(dataset_, dataset_.samples[i]) : cache_[i];
+  }
+  // mmengine InfiniteSampler(shuffle=True): a fresh permutation every epoch; position = iter * batch + b.
+  size_t index(uint64_t seed, int64_t iter, int64_t batch, int64_t b) {
+    const auto pos = static_cast<size_t>(iter * batch + b);
+    const size_t epoch = pos / size();
+    if (epoch != perm_epoch_ || perm_.empty()) {
+      perm_.resize(size());
+      std::iota(perm_.begin(), perm_.end(), 0);
+      std::mt19937_64 engine(splitmix64(seed ^ (epoch * 0x9E3779B97F4A7C15ull)));
+      for (size_t k = perm_.size(); k > 1; --k) std::swap(perm_[k - 1], perm_[engine() % k]);
+      perm_epoch_ = epoch;
+    }
+    return perm_[pos % size()];
+  }
+
+ private:
+  static constexpr size_t kCacheLimit = 2000;
+  seg::SegDataset dataset_;
+  std::vector<seg::SegExample> cache_;
+  std::vector<size_t> perm_;
+  size_t perm_epoch_ = 0;
+};
+
+// One batch of the pipeline: images (B, 3, h, w) and labels (B, h, w); samples transformed in parallel, each with
+// its own seeded Rng so the batch does not depend on thread timing.
+SegPair make_batch(ExampleSource& source, const TrainPipeline& pipeline, uint64_t seed, uint64_t stage, int64_t iter,
+                   int64_t batch) {
+  std::vector<size_t> indices;
+  for (int64_t b = 0; b < batch; ++b) indices.push_back(source.index(seed ^ stage, iter, batch, b));
+  std::vector<SegPair> items(batch);
+  const int64_t workers = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  for (int64_t start = 0; start < batch; start += workers) {
+    std::vector<std::future<SegPair>> jobs;
+    for (int64_t b = start; b < std::min(batch, start + workers); ++b)
+      jobs.push_back(std::async(std::launch::async, [&, b] {
+        Rng rng(sample_seed(seed, stage, iter, b));
+        return train_transform(source.get(indices[b]), pipeline, rng);
+      }));
+    for (int64_t b = start; b < std::min(batch, start + workers); ++b) items[b] = jobs[b - start].get();
+  }
+  std::vector<torch::Tensor> images, labels;
+  for (auto& it : items) {
+    images.push_back(it.image);
+    labels.push_back(it.label);
+  }
+  return {torch::stack(images), torch::stack(labels)};
+}
+
+// Resumable state of one stage: every weight of the module, the trainable ones' AdamW moments and step, the
+// iteration, the seed and the curves so far.
+void save_stage(const std::string& path, const std::string& stage, torch::nn::Module& whole,
+                const std::vector<std::pair<std::string, torch::Tensor>>& trainable, torch::optim::AdamW& optimizer,
+                int64_t iteration, uint64_t seed, const std::vector<store::CurvePoint>& curves) {
+  std::map<std::string, torch::Tensor> tensors;
+  for (const auto& item : whole.named_parameters()) tensors[item.key()] = item.value().detach();
+  for (const auto& item : whole.named_buffers()) tensors[item.key()] = item.value().detach();
+  int64_t adam_step = 0;
+  for (const auto& [name, p] : trainable) {
+    auto it = optimizer.state().find(p.unsafeGetTensorImpl());
+    if (it == optimizer.state().end()) continue;
+    auto& s = static_cast<torch::optim::AdamWParamState&>(*it->second);
+    tensors["optimizer." + name + ".exp_avg"] = s.exp_avg();
+    tensors["optimizer." + name + ".exp_avg_sq"] = s.exp_avg_sq();
+    adam_step = s.step();
+  }
+  std::map<std::string, std::vector<store::CurvePoint>> by_series;
+  for (const auto& c : curves) by_series[c.series].push_back(c);
+  for (const auto& [series, points] : by_series) {
+    std::vector<int64_t> steps;
+    std::vector<double> values;
+    for (const auto& c : points) steps.push_back(c.step), values.push_back(c.value);
+    tensors["curves." + series + ".step"] = torch::tensor(steps, torch::kInt64);
+    tensors["curves." + series + ".value"] = torch::tensor(values, torch::kFloat64);
+  }
+  write_safetensors(path, tensors,
+                    {{"stage", stage}, {"iteration", std::to_string(iteration)}, {"seed", std::to_string(seed)},
+                     {"adam_step", std::to_string(adam_step)}, {"format", "locbench-train-1"}});
+}
+
+// Restores save_stage's state; returns the saved iteration. The curves saved are appended to `curves`.
+int64_t load_stage(const std::string& path, const std::string& stage, torch::nn::Module& whole,
+                   const std::vector<std::pair<std::string, torch::Tensor>>& trainable,
+                   torch::optim::AdamW& optimizer, uint64_t seed, std::vector<store::CurvePoint>& curves) {
+  auto tensors = read_safetensors(path);
+  const safetensors::File file(path);
+  const auto& meta = file.metadata();
+  auto value = [&](const std::string& key) { return meta.count(key) ? meta.at(key) : std::string(); };
+  if (value("stage") != stage)
+    throw std::runtime_error(path + ": checkpoint of stage '" + value("stage") + "', expected '" + stage + "'");
+  if (value("seed") != std::to_string(seed))
+    throw std::runtime_error(path + ": checkpoint was trained with seed " + value("seed") +
+                             ", this run uses " + std::to_string(seed) + "; resume with the same seed");
+  torch::NoGradGuard no_grad;
+  for (auto& item : whole.named_parameters()) {
+    auto it = tensors.find(item.key());
+    if (it == tensors.end()) throw std::runtime_error(path + ": missing tensor '" + item.key() + "'");
+    item.value().copy_(it->second);
+  }
+  for (auto& item : whole.named_buffers())
+    if (auto it = tensors.find(item.key()); it != tensors.end()) item.value().copy_(it->second);
+  const int64_t adam_step = std::stoll("0" + value("adam_step"));
+  for (const auto& [name, p] : trainable) {
+    auto m = tensors.find("optimizer." + name + ".exp_avg"), v = tensors.find("optimizer." + name + ".exp_avg_sq");
+    if (m == tensors.end() || v == tensors.end()) continue;
+    auto s = std::make_unique<torch::optim::AdamWParamState>();
+    s->step(adam_step);
+    s->exp_avg(m->second.to(p.device()).clone());
+    s->exp_avg_sq(v->second.to(p.device()).clone());
+    optimizer.state()[p.unsafeGetTensorImpl()] = std::move(s);
+  }
+  curves.clear();  // the checkpoint holds the whole history up to its iteration
+  for (const auto& [key, t] : tensors) {
+    if (key.rfind("curves.", 0) != 0 || key.size() < 12 || key.substr(key.size() - 5) != ".step") continue;
+    const std::string series = key.substr(7, key.size() - 12);
+    auto values = tensors.at("curves." + series + ".value");
+    for (int64_t i = 0; i < t.numel(); ++i)
+      curves.push_back({series, t[i].item<int64_t>(), values[i].item<double>()});
+  }
+  return std::stoll("0" + value("iteration"));
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> trainable_parameters(torch::nn::Module& whole) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& item : whole.named_parameters())
+    if (item.value().requires_grad()) out.emplace_back(item.key(), item.value());
+  return out;
+}
+
+struct Stage {
+  std::string name;  // "cls" or "seg"
+  uint64_t salt;
+  int64_t iterations, batch_size;
+  OneCycle schedule;
+  double weight_decay, clip_grad;
+};
+
+// The shared loop: lr from the schedule before each step, loss from `step_loss`, curves every log_interval,
+// a checkpoint at checkpoint_interval, at stop_after and at the end. Returns whether it ran to the end.
+bool run_stage(const Stage& stage, const TrainOptions& o, torch::nn::Module& whole,
+               const std::function<torch::Tensor(int64_t)>& step_loss,
+               const std::function<void(int64_t)>& on_eval, std::vector<store::CurvePoint>& curves,
+               std::ostream& log, double progress_from, double progress_span) {
+  auto trainable = trainable_parameters(whole);
+  std::vector<torch::Tensor> params;
+  for (auto& [name, p] : trainable) params.push_back(p);
+  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(stage.schedule.max_lr)
+                                            .betas({0.9, 0.999})
+                                            .eps(1e-8)
+                                            .weight_decay(stage.weight_decay));
+  const std::string path = o.work_dir.empty() ? "" : (fs::path(o.work_dir) / (stage.name + ".safetensors")).string();
+  int64_t start = 0;
+  if (o.resume && !path.empty() && fs::exists(path)) {
+    start = load_stage(path, stage.name, whole, trainable, optimizer, o.seed, curves);
+    log << stage.name << ": resumed at iteration " << start << " from " << path << "\n";
+  }
+  auto save = [&](int64_t iteration) {
+    if (!path.empty()) save_stage(path, stage.name, whole, trainable, optimizer, iteration, o.seed, curves);
+  };
+  double loss_sum = 0;
+  int64_t loss_count = 0;
+  for (int64_t iter = start; iter < stage.iterations; ++iter) {
+    const double lr = stage.schedule.lr(iter);
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    optimizer.zero_grad();
+    auto loss = step_loss(iter);
+    loss.backward();
+    if (stage.clip_grad > 0) torch::nn::utils::clip_grad_norm_(params, stage.clip_grad);
+    optimizer.step();
+    loss_sum += loss.item<double>();
+    ++loss_count;
+    const int64_t done = iter + 1;
+    if (done % std::max<int64_t>(o.log_interval, 1) == 0 || done == stage.iterations) {
+      const std::string prefix = stage.name == "seg" ? "" : stage.name + "_";
+      curves.push_back({prefix + "loss", done, loss_sum / loss_count});
+      curves.push_back({prefix + "lr", done, lr});
+      log << stage.name << " iter " << done << "/" << stage.iterations << " loss " << loss_sum / loss_count
+          << " lr " << lr << "\n";
+      loss_sum = 0, loss_count = 0;
+    }
+    if (on_eval && o.eval_interval > 0 && done % o.eval_interval == 0 && done < stage.iterations) on_eval(done);
+    if (o.progress) o.progress(progress_from + progress_span * done / stage.iterations);
+    if (o.stop_after > 0 && done - start >= o.stop_after && done < stage.iterations) {
+      save(done);
+      log << stage.name << ": stopped after iteration " << done << " (checkpoint " << path << ")\n";
+      return false;
+    }
+    if (o.checkpoint_interval > 0 && done % o.checkpoint_interval == 0) save(done);
+  }
+  save(stage.iterations);
+  return true;
+}
+
+void freeze(Model& backbone) {
+  backbone.eval();  // frozen_stages='full': eval mode and no gradients
+  for (auto& p : backbone.parameters()) p.set_requires_grad(false);
+}
+
+// Classification pre-training of a small model from scratch on the segmentation data: each crop's target is its
+// most frequent class (crops with no labelled pixel are ignored).
+bool pretrain_classifier(Model& model, ExampleSource& source, const TrainOptions& o,
+                         std::vector<store::CurvePoint>& curves, std::ostream& log) {
+  const auto& cfg = model.variant_config();
+  TrainPipeline pipeline = o.pipeline;
+  pipeline.crop_size = {cfg.input_size[1], cfg.input_size[2]};
+  for (int c = 0; c < 3; ++c) pipeline.norm.mean[c] = cfg.mean[c] * 255, pipeline.norm.std[c] = cfg.std[c] * 255;
+  Stage stage{"cls", 0xC1A55, o.cls_iterations, o.cls_batch_size,
+              OneCycle{o.cls_lr, o.cls_iterations, 0.1, 1e4, 1.0, false}, o.cls_weight_decay, o.cls_clip_grad};
+  model.train();
+  auto step = [&](int64_t iter) {
+    SegPair batch = make_batch(source, pipeline, o.seed, stage.salt, iter, stage.batch_size);
+    auto counts = torch::zeros({batch.label.size(0), 256}, torch::kLong);
+    counts.scatter_add_(1, batch.label.flatten(1).clamp(0, 255), torch::ones_like(batch.label.flatten(1)));
+    counts.narrow(1, seg::kIgnoreIndex, 1).zero_();
+    auto target = counts.argmax(1);
+    target = torch::where(counts.sum(1) > 0, target, torch::full_like(target, -100));
+    auto logits = model.forward(batch.image.to(o.device));
+    return F::cross_entropy(logits, target.to(o.device), F::CrossEntropyFuncOptions().ignore_index(-100));
+  };
+  const bool finished = run_stage(stage, o, model, step, {}, curves, log, 0.0, 0.5);
+  model.eval();
+  return finished;
+}
+
+}  // namespace
+
+void load_segmentation_checkpoint(seg::SegmentationModelImpl& model, const std::string& path) {
+  auto tensors = read_safetensors(path);
+  torch::NoGradGuard no_grad;
+  bool any_head = false;
+  for (auto& item : model.named_parameters()) {
+    auto it = tensors.find(item.key());
+    if (it == tensors.end()) {
+      if (item.key().rfind("decode_head.", 0) == 0)
+        throw std::runtime_error(path + ": missing tensor '" + item.key() + "' (not a head checkpoint of this model?)");
+      continue;  // a head-only checkpoint keeps the backbone's own weights
+    }
+    if (it->second.sizes() != item.value().sizes())
+      throw std::runtime_error(path + ": '" + item.key() + "' has shape " + c10::str(it->second.sizes()) +
+                               ", the model expects " + c10::str(item.value().sizes()));
+    item.value().copy_(it->second);
+    any_head |= item.key().rfind("decode_head.", 0) == 0;
+  }
+  if (!any_head) throw std::runtime_error(path + ": no decode_head.* tensors");
+}
+
+TrainResult train(const TrainOptions& o, std::ostream& log) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (o.task != "head" && o.task != "scratch")
+    throw std::invalid_argument("train task must be 'head' or 'scratch', not '" + o.task + "'");
+  if (!o.work_dir.empty()) fs::create_directories(o.work_dir);
+  if (o.resume && o.work_dir.empty()) throw std::invalid_argument("--resume needs a work directory with checkpoints");
+  ExampleSource source(open_seg_dataset(o.dataset_kind, o.root, true, o.num_classes));
+  const seg::SegDataset val = open_seg_dataset(o.dataset_kind, o.root, false, o.num_classes);
+  torch::manual_seed(o.seed);
+  ModelPtr backbone = o.task == "head" && o.backbone ? o.backbone : create_model(o.model, o.model_args);
+  if (!o.backbone && !o.checkpoint.empty()) load_checkpoint(*backbone, o.checkpoint);
+  backbone->to(o.device);
+  TrainResult result;
+  if (o.task == "scratch" && !pretrain_classifier(*backbone, source, o, result.curves, log)) {
+    result.stopped = true;
+    return result;
+  }
+  freeze(*backbone);
+  layers::LinearSegHeadOptions head;
+  head.num_classes = val.num_classes;
+  torch::manual_seed(o.seed + 1);
+  seg::SegmentationModel model(backbone, head);
+  model->to(o.device);
+  model->decode_head->train();
+  Stage stage{"seg", 0x5E6, o.iterations, o.batch_size,
+              OneCycle{o.lr, o.iterations, o.pct_start, o.div_factor, o.final_div_factor, false}, o.weight_decay, 0};
+  auto step = [&](int64_t iter) {
+    SegPair batch = make_batch(source, o.pipeline, o.seed, stage.salt, iter, stage.batch_size);
+    torch::Tensor features;
+    {
+      torch::NoGradGuard no_grad;
+      features = model->backbone->forward_dense(batch.image.to(o.device));
+    }
+    // BaseDecodeHead.loss_by_feat: logits resized to the label size, CE over non-ignored pixels.
+    auto logits = model->decode_head->forward(features, {batch.label.size(1), batch.label.size(2)});
+    // A batch with no labelled pixel gives mmseg a NaN loss; a zero loss keeps the weights finite instead.
+    if (!batch.label.ne(seg::kIgnoreIndex).any().item<bool>()) return logits.sum() * 0;
+    return F::cross_entropy(logits, batch.label.to(o.device),
+                            F::CrossEntropyFuncOptions().ignore_index(seg::kIgnoreIndex));
+  };
+  auto on_eval = [&](int64_t done) {
+    const auto r = evaluate(*model, val, o.eval).compute();
+    result.curves.push_back({"miou", done, r.mIoU});
+    log << "seg iter " << done << " mIoU " << r.mIoU << "\n";
+    model->backbone->eval();
+  };
+  const double from = o.task == "scratch" ? 0.5 : 0.0;
+  if (!run_stage(stage, o, *model, step, on_eval, result.curves, log, from, (1.0 - from) * 0.9)) {
+    result.stopped = true;
+    return result;
+  }
+  result.iterations = o.iterations;
+  result.val = evaluate(*model, val, o.eval).compute();
+  result.curves.push_back({"miou", o.iterations, result.val.mIoU});
+  if (!o.work_dir.empty()) result.checkpoint = (fs::path(o.work_dir) / "seg.safetensors").string();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.model = model;
+  log << "mIoU " << result.val.mIoU << " aAcc " << result.val.aAcc << " mAcc " << result.val.mAcc << " ("
+      << result.seconds << " s)\n";
+  return result;
+}
+
+int run_train(const TrainOptions& options, std::ostream& log) {
+  try {
+    const TrainResult r = train(options, log);
+    if (r.stopped) return 0;
+    log << "model " << options.model << " on " << options.root << ": mIoU " << r.val.mIoU << " %, aAcc " << r.val.aAcc
+        << " %, mAcc " << r.val.mAcc << " % after " << r.iterations << " iterations";
+    if (!r.checkpoint.empty()) log << "; checkpoint " << r.checkpoint;
+    log << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
+    log << "error: " << msg << "\n";
+    return 1;
+  }
+}
+
+int run_eval_seg(const SegEvalOptions& o, std::ostream& out, std::ostream& err) {
+  try {
+    const seg::SegDataset val = open_seg_dataset(o.dataset_kind, o.root, false, o.num_classes);
+    ModelPtr backbone = create_model(o.model);
+    if (!o.checkpoint.empty()) load_checkpoint(*backbone, o.checkpoint);
+    layers::LinearSegHeadOptions head;
+    head.num_classes = val.num_classes;
+    seg::SegmentationModel model(backbone, head);
+    load_segmentation_checkpoint(*model, o.head);
+    model->to(o.device);
+    const auto r = evaluate(*model, val, o.eval).compute();
+    if (o.json)
+      out << nlohmann::json{{"mIoU", r.mIoU}, {"aAcc", r.aAcc}, {"mAcc", r.mAcc}, {"images", val.samples.size()}}.dump()
+          << "\n";
+    else
+      out << val.name << " " << val.split << " (" << o.eval.mode << "): mIoU " << r.mIoU << " %, aAcc " << r.aAcc
+          << " %, mAcc " << r.mAcc << " %\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
+    err << "bench eval-seg: " << msg << "\n";
+    return 1;
+  }
+}
+
+}  // namespace locbench::train

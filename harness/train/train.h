@@ -1,0 +1,168 @@
+// Training for segmentation benchmarks, as LocAtViT's evaluations/segmentation (mmseg 1.x) runs it: a
+// LinearSegHead on a frozen backbone, AdamW, mmcv's OneCycle schedule stepped per iteration, and the mmseg
+// train pipeline (RandomResize, RandomCrop with cat_max_ratio, RandomFlip, PhotoMetricDistortion, normalise,
+// pad). Also a whole small model from scratch: classification pre-training on the crops' dominant class, then
+// the same frozen-backbone segmentation protocol. Checkpoints are safetensors and resumable.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "harness/seg/datasets.h"
+#include "harness/seg/inference.h"
+#include "harness/seg/iou_metric.h"
+#include "harness/store/store.h"
+
+namespace locbench::train {
+
+// mmcv's OneCycleLrUpdaterHook (mmcv/runner/hooks/lr_updater.py, two phases, by iteration): from
+// max_lr / div_factor up to max_lr over iterations [0, pct_start * total - 1], then down to
+// max_lr / (div_factor * final_div_factor) at iteration total - 1, with linear (or cos) annealing.
+struct OneCycle {
+  double max_lr = 1e-3;
+  int64_t total_steps = 20000;
+  double pct_start = 0.25;
+  double div_factor = 1e4;
+  double final_div_factor = 1e4;
+  bool anneal_cos = false;  // LocAtViT sets anneal_strategy='linear'
+  // Learning rate set before iteration `iter` (0-based, runner.iter).
+  double lr(int64_t iter) const;
+};
+
+// numpy.random-like draws from a seeded engine (each sample of each iteration has its own, so a resumed run
+// draws exactly what an uninterrupted one does).
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : engine_(seed) {}
+  double uniform(double low, double high);   // np.random.uniform
+  int64_t randint(int64_t low, int64_t high);  // np.random.randint: low <= x < high
+  double random() { return uniform(0.0, 1.0); }
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+// The mmseg train pipeline of configs/_base_/datasets/ade20k.py after loading.
+struct TrainPipeline {
+  std::pair<int64_t, int64_t> scale{2048, 512};
+  std::pair<double, double> ratio_range{0.5, 2.0};
+  std::array<int64_t, 2> crop_size{512, 512};  // (h, w)
+  double cat_max_ratio = 0.75;
+  double flip_prob = 0.5;
+  bool photo_metric_distortion = true;
+  seg::Normalization norm;
+};
+
+// Image (3, H, W) float in 0..255 and label (H, W) uint8 train ids, as the transforms pass them along.
+struct SegPair {
+  torch::Tensor image, label;
+};
+
+SegPair to_pair(const seg::SegExample& example);
+// mmcv RandomResize(scale, ratio_range, keep_ratio=True): image bilinear, label nearest.
+SegPair random_resize(const SegPair& in, std::pair<int64_t, int64_t> scale, std::pair<double, double> ratio_range,
+                      Rng& rng);
+// mmseg RandomCrop: a crop whose largest class covers less than cat_max_ratio of the non-ignored pixels, trying
+// at most 10 times after the first draw (the last draw is kept).
+SegPair random_crop(const SegPair& in, std::array<int64_t, 2> crop_size, double cat_max_ratio, Rng& rng,
+                    uint8_t ignore_index = seg::kIgnoreIndex);
+SegPair random_flip(const SegPair& in, double prob, Rng& rng);
+// mmseg PhotoMetricDistortion (brightness 32, contrast 0.5-1.5, saturation 0.5-1.5, hue 18) on 8-bit values.
+torch::Tensor photo_metric_distortion(const torch::Tensor& image, Rng& rng);
+// The whole pipeline: normalised image (3, crop_h, crop_w) padded with 0 and label (crop_h, crop_w) int64 padded
+// with 255 (SegDataPreProcessor's pad_val / seg_pad_val).
+SegPair train_transform(const seg::SegExample& example, const TrainPipeline& pipeline, Rng& rng);
+
+// How a model is scored on a validation split.
+struct EvalOptions {
+  std::string mode = "whole";  // whole | slide
+  std::optional<std::pair<int64_t, int64_t>> scale{{2048, 512}};
+  std::array<int64_t, 2> crop_size{512, 512};
+  std::array<int64_t, 2> stride{341, 341};
+  int64_t limit = 0;  // at most this many images (evenly spaced); 0 = all
+};
+seg::IoUMetric evaluate(seg::SegmentationModelImpl& model, const seg::SegDataset& dataset, const EvalOptions& options,
+                        const std::function<void(double)>& progress = {});
+
+// A segmentation dataset by suite kind: ade20k, synthetic_ade20k, pascal_context59, cocostuff164k.
+// `train` picks the training split. synthetic_ade20k has `num_classes` classes (ADE20K's layout and encoding).
+seg::SegDataset open_seg_dataset(const std::string& kind, const std::string& root, bool train, int64_t num_classes = 0);
+
+struct TrainOptions {
+  std::string task = "head";  // head: LinearSegHead on a frozen backbone; scratch: classification, then head
+  std::string model;          // registered name
+  std::string checkpoint;     // backbone weights (task head); empty = seeded initialisation
+  ModelArgs model_args;       // create_model overrides
+  ModelPtr backbone;          // task head: use this backbone (frozen, not modified) instead of building one
+  std::string dataset_kind = "ade20k";
+  std::string root;
+  int64_t num_classes = 0;  // synthetic_ade20k only
+  // Segmentation head (LocAtViT's protocol).
+  int64_t iterations = 20000;
+  int64_t batch_size = 32;
+  double lr = 1e-3;
+  double weight_decay = 0.01;
+  double pct_start = 0.25, div_factor = 1e4, final_div_factor = 1e4;
+  TrainPipeline pipeline;
+  // Classification pre-training (task scratch): timm's regime at small scale (AdamW wd 0.05, clip 5, warm-up then
+  // linear decay), on crops of the pipeline whose target is the crop's most frequent class.
+  int64_t cls_iterations = 300;
+  int64_t cls_batch_size = 32;
+  double cls_lr = 1e-3;
+  double cls_weight_decay = 0.05;
+  double cls_clip_grad = 5.0;
+  // Evaluation, logging, checkpoints.
+  EvalOptions eval;
+  int64_t eval_interval = 0;  // 0: only at the end
+  int64_t log_interval = 10;
+  int64_t checkpoint_interval = 0;  // 0: only at the end (and at stop_after)
+  std::string work_dir;             // checkpoints; empty: none written
+  bool resume = false;              // continue from work_dir's checkpoints at their saved iteration
+  int64_t stop_after = 0;           // stop (with a checkpoint) after this many iterations of a stage: interruption
+  uint64_t seed = 0;
+  torch::Device device = torch::kCPU;
+  std::function<void(double)> progress;
+};
+
+struct TrainResult {
+  seg::IoUResult val;  // on the validation split; empty when stopped early
+  std::vector<store::CurvePoint> curves;
+  int64_t iterations = 0;  // segmentation iterations done
+  double seconds = 0;
+  bool stopped = false;
+  std::string checkpoint;  // the segmentation model's final checkpoint (backbone.* and decode_head.*)
+  seg::SegmentationModel model{nullptr};
+};
+
+// Trains as `options` say; throws with an actionable message on bad input.
+TrainResult train(const TrainOptions& options, std::ostream& log);
+
+// `bench train`: trains, prints mIoU/aAcc/mAcc; returns 0, or 1 after printing one line for an error.
+int run_train(const TrainOptions& options, std::ostream& log);
+
+// `bench eval-seg --model`: a backbone (+ its checkpoint) and a head checkpoint of train() scored on a validation
+// split. Prints mIoU, aAcc, mAcc (JSON with --json) to `out`; returns 0, or 1 after one line naming the problem.
+struct SegEvalOptions {
+  std::string model, checkpoint, head;
+  std::string dataset_kind = "ade20k";
+  std::string root;
+  int64_t num_classes = 0;  // synthetic_ade20k only
+  EvalOptions eval;
+  bool json = false;
+  torch::Device device = torch::kCPU;
+};
+int run_eval_seg(const SegEvalOptions& options, std::ostream& out, std::ostream& err);
+
+// Loads the decode_head.* (and, when present, backbone.*) tensors of a checkpoint written by train().
+void load_segmentation_checkpoint(seg::SegmentationModelImpl& model, const std::string& path);
+
+}  // namespace locbench::train

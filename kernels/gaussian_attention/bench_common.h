@@ -1,0 +1,78 @@
+// Shared pieces of the Gaussian-attention benchmarks: the ViT shapes, benchmark names ("op/variant/shape", the
+// form `bench check --reference` relies on) and a CUDA-event timer for Google Benchmark's manual time.
+#pragma once
+
+#include <benchmark/benchmark.h>
+#include <cuda_runtime_api.h>
+
+#include <string>
+#include <vector>
+
+namespace locbench::kernels::bench {
+
+// One ViT attention shape: N = num_prefix + rows * cols tokens.
+struct Shape {
+  int batch, heads, num_prefix, rows, cols, head_dim;
+  int seq_len() const { return num_prefix + rows * cols; }
+  double flops() const { return 4.0 * batch * heads * double(seq_len()) * seq_len() * head_dim; }
+  std::string label() const {
+    return "B" + std::to_string(batch) + "_H" + std::to_string(heads) + "_N" + std::to_string(seq_len()) + "_D" +
+           std::to_string(head_dim);
+  }
+};
+
+// ViT at 224 px (N 197 = cls + 14x14), at 512 px (1025 = cls + 32x32) and SegViT at 640 px (1600 = 40x40, no cls);
+// heads of ViT-Ti/S/B; batch 64 and 256; head dim 64.
+inline std::vector<Shape> vit_shapes() {
+  std::vector<Shape> shapes;
+  for (int batch : {64, 256})
+    for (int heads : {3, 6, 12})
+      for (auto [prefix, side] : {std::pair{1, 14}, {1, 32}, {0, 40}}) shapes.push_back({batch, heads, prefix, side, side, 64});
+  return shapes;
+}
+
+inline std::string benchmark_name(const std::string& variant, const Shape& s) {
+  return "gaussian_attention/" + variant + "/" + s.label();
+}
+
+// Times one launch between two events on `stream`; the events are reused across iterations.
+class EventTimer {
+ public:
+  EventTimer() {
+    cudaEventCreate(&start_);
+    cudaEventCreate(&stop_);
+  }
+  ~EventTimer() {
+    cudaEventDestroy(start_);
+    cudaEventDestroy(stop_);
+  }
+  EventTimer(const EventTimer&) = delete;
+  EventTimer& operator=(const EventTimer&) = delete;
+
+  void start(cudaStream_t stream) { cudaEventRecord(start_, stream); }
+  // Seconds since start(); waits for the stop event.
+  double stop(cudaStream_t stream) {
+    cudaEventRecord(stop_, stream);
+    cudaEventSynchronize(stop_);
+    float ms = 0.f;
+    cudaEventElapsedTime(&ms, start_, stop_);
+    return ms * 1e-3;
+  }
+
+ private:
+  cudaEvent_t start_ = nullptr, stop_ = nullptr;
+};
+
+// Manual time plus a TFLOP/s counter computed from the same event times (not from CPU time).
+inline void report_tflops(benchmark::State& state, double flops_per_iteration, double total_seconds) {
+  if (total_seconds > 0)
+    state.counters["TFLOP/s"] = flops_per_iteration * double(state.iterations()) / total_seconds * 1e-12;
+}
+
+#ifdef LOCBENCH_TORCH_CUDA
+// The SDPA peers (bench_gaussian_attention_sdpa.cpp): materialised bias with efficient / cuDNN / math backends and
+// unbiased flash. Built only with a CUDA LibTorch.
+void register_sdpa_peers(const std::vector<Shape>& shapes);
+#endif
+
+}  // namespace locbench::kernels::bench

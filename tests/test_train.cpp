@@ -1,0 +1,283 @@
+// Training (harness/train): mmcv's OneCycle values, the mmseg train pipeline's invariants, a smoke run whose loss
+// falls, resume equality with an uninterrupted run, training curves in the store, suite validation of seg data.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include "harness/checkpoint/checkpoint.h"
+#include "harness/model/registry.h"
+#include "harness/seg/synth.h"
+#include "harness/store/store.h"
+#include "harness/suite/suite.h"
+#include "harness/train/train.h"
+#include "test_helpers.h"
+
+using namespace locbench;
+using namespace locbench::train;
+
+namespace {
+
+// mmcv OneCycleLrUpdaterHook, written out: phases [pct*T - 1, 1, div] and [T - 1, div, 1/final_div] on
+// base = max_lr / div, annealing_linear(start, end, pct) = start + (end - start) * pct.
+double mmcv_one_cycle(int64_t iter, int64_t total, double max_lr, double pct_start, double div, double final_div) {
+  const double base = max_lr / div;
+  const double end1 = pct_start * total - 1, end2 = total - 1;
+  if (iter <= end1) return base + (base * div - base) * (iter / end1);
+  const double pct = (iter - end1) / (end2 - end1);
+  return base * div + (base / final_div - base * div) * pct;
+}
+
+TEST(OneCycle, MatchesMmcvAtSeveralIterations) {
+  OneCycle schedule;  // LocAtViT: max 1e-3, 20k iterations, pct 0.25, div 1e4, final_div 1e4, linear
+  for (int64_t iter : {0, 1, 2500, 4998, 4999, 5000, 12345, 19998, 19999})
+    EXPECT_NEAR(schedule.lr(iter), mmcv_one_cycle(iter, 20000, 1e-3, 0.25, 1e4, 1e4), 1e-15) << iter;
+  EXPECT_DOUBLE_EQ(schedule.lr(0), 1e-7);     // starts at max_lr / div_factor
+  EXPECT_DOUBLE_EQ(schedule.lr(4999), 1e-3);  // peak at pct_start * total - 1
+  EXPECT_NEAR(schedule.lr(19999), 1e-11, 1e-16);  // ends at max_lr / (div * final_div), up to rounding
+  OneCycle small{5e-3, 40, 0.3, 25, 100, false};
+  for (int64_t iter = 0; iter < 40; ++iter)
+    EXPECT_NEAR(small.lr(iter), mmcv_one_cycle(iter, 40, 5e-3, 0.3, 25, 100), 1e-15) << iter;
+}
+
+seg::SegExample make_example(int height, int width, const std::function<uint8_t(int, int)>& label_at) {
+  seg::SegExample ex;
+  ex.image = {width, height, 3, std::vector<uint8_t>(static_cast<size_t>(width) * height * 3)};
+  ex.label = {width, height, 1, std::vector<uint8_t>(static_cast<size_t>(width) * height)};
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      for (int c = 0; c < 3; ++c) ex.image.pixels[(y * width + x) * 3 + c] = static_cast<uint8_t>((x * 7 + y * 3 + c * 50) % 256);
+      ex.label.pixels[y * width + x] = label_at(y, x);
+    }
+  return ex;
+}
+
+TEST(TrainPipeline, OutputHasTheCropSizeAndPadsLabelsWith255) {
+  const auto ex = make_example(30, 40, [](int, int x) { return static_cast<uint8_t>(x < 20 ? 0 : 1); });
+  TrainPipeline p;
+  p.scale = {40, 20};  // keep-ratio resize to at most 20 px high: always smaller than the crop
+  p.ratio_range = {1.0, 1.0};
+  p.crop_size = {32, 48};
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    Rng rng(seed);
+    const SegPair out = train_transform(ex, p, rng);
+    ASSERT_EQ(out.image.sizes(), (std::vector<int64_t>{3, 32, 48}));
+    ASSERT_EQ(out.label.sizes(), (std::vector<int64_t>{32, 48}));
+    // 30x40 scaled by min(40/40, 20/30) -> 20x27 (int(40 * 2/3 + 0.5)): the rest is padding.
+    EXPECT_TRUE(out.label.narrow(0, 20, 12).eq(255).all().item<bool>());
+    EXPECT_TRUE(out.label.narrow(1, 27, 21).eq(255).all().item<bool>());
+    EXPECT_TRUE(out.image.narrow(1, 20, 12).eq(0).all().item<bool>());
+    EXPECT_TRUE(out.label.narrow(0, 0, 20).narrow(1, 0, 27).le(1).all().item<bool>());
+  }
+  // A large image is cropped to exactly the crop size, nothing padded.
+  const auto big = make_example(100, 120, [](int y, int) { return static_cast<uint8_t>(y % 3); });
+  p.scale = {400, 100};
+  Rng rng(3);
+  const SegPair out = train_transform(big, p, rng);
+  EXPECT_EQ(out.label.sizes(), (std::vector<int64_t>{32, 48}));
+  EXPECT_TRUE(out.label.le(2).all().item<bool>());
+}
+
+// Largest class share of the non-ignored pixels of a crop.
+double max_class_ratio(const torch::Tensor& label) {
+  auto counts = torch::bincount(label.flatten().to(torch::kLong), {}, 256);
+  counts[255] = 0;
+  return counts.max().item<double>() / counts.sum().item<double>();
+}
+
+TEST(TrainPipeline, RandomCropRetriesUntilNoClassExceedsCatMaxRatio) {
+  // Class 1 fills the 25 leftmost columns of 100: only crops 20 wide starting at x in [11, 19] have both classes
+  // under 75% (9 of 81 offsets). With 10 retries most crops qualify; without them few do.
+  const auto ex = make_example(100, 100, [](int, int x) { return static_cast<uint8_t>(x < 25 ? 1 : 0); });
+  const SegPair pair = to_pair(ex);
+  int with_retries = 0, without = 0;
+  const int n = 300;
+  for (int seed = 0; seed < n; ++seed) {
+    Rng a(seed), b(seed);
+    with_retries += max_class_ratio(random_crop(pair, {20, 20}, 0.75, a).label) < 0.75;
+    without += max_class_ratio(random_crop(pair, {20, 20}, 1.0, b).label) < 0.75;
+  }
+  EXPECT_GT(with_retries, n / 2);  // expected 1 - (72/81)^11 = 73%
+  EXPECT_LT(without, n / 4);       // expected 9/81 = 11%
+  Rng rng(0);
+  EXPECT_EQ(random_crop(pair, {20, 20}, 0.75, rng).label.sizes(), (std::vector<int64_t>{20, 20}));
+}
+
+TEST(TrainPipeline, PhotoMetricDistortionKeepsEightBitValues) {
+  const auto ex = make_example(16, 16, [](int, int) { return uint8_t{0}; });
+  const auto image = to_pair(ex).image;
+  bool changed = false;
+  for (uint64_t seed = 0; seed < 16; ++seed) {
+    Rng rng(seed);
+    auto out = photo_metric_distortion(image, rng);
+    ASSERT_EQ(out.sizes(), image.sizes());
+    EXPECT_TRUE(out.ge(0).all().item<bool>() && out.le(255).all().item<bool>());
+    EXPECT_TRUE(out.eq(out.round()).all().item<bool>());  // stays integral, as uint8 arrays do
+    changed |= !out.equal(image);
+  }
+  EXPECT_TRUE(changed);
+}
+
+std::filesystem::path synthetic_root(const std::string& name) {
+  auto root = locbench::testing::temp_dir(name) / "ade";
+  seg::SynthOptions o;
+  o.count = 12;
+  o.min_size = 48;
+  o.max_size = 72;
+  o.num_classes = 3;
+  seg::write_synthetic_ade20k(root.string(), "training", o);
+  o.count = 4;
+  seg::write_synthetic_ade20k(root.string(), "validation", o);
+  return root;
+}
+
+TrainOptions small_options(const std::filesystem::path& root) {
+  TrainOptions o;
+  o.model = "vit_pico_patch8_64";
+  o.dataset_kind = "synthetic_ade20k";
+  o.root = root.string();
+  o.num_classes = 3;
+  o.iterations = 40;
+  o.batch_size = 4;
+  o.lr = 5e-3;
+  o.pipeline.scale = {128, 64};
+  o.pipeline.crop_size = {48, 48};
+  o.eval.scale = std::pair<int64_t, int64_t>{128, 64};
+  o.log_interval = 1;
+  return o;
+}
+
+std::vector<double> series(const std::vector<store::CurvePoint>& curves, const std::string& name) {
+  std::vector<double> out;
+  for (const auto& c : curves)
+    if (c.series == name) out.push_back(c.value);
+  return out;
+}
+
+double mean(const std::vector<double>& v, size_t from, size_t n) {
+  double s = 0;
+  for (size_t i = from; i < from + n; ++i) s += v[i];
+  return s / n;
+}
+
+TEST(Train, HeadOnFrozenBackboneLossFalls) {
+  const auto root = synthetic_root("train_smoke");
+  std::ostringstream log;
+  const TrainResult r = locbench::train::train(small_options(root), log);
+  const auto loss = series(r.curves, "loss");
+  ASSERT_EQ(loss.size(), 40u);
+  EXPECT_LT(mean(loss, 32, 8), 0.8 * mean(loss, 0, 8)) << log.str();
+  EXPECT_EQ(series(r.curves, "miou").size(), 1u);
+  EXPECT_GT(r.val.mIoU, 0.0);
+  EXPECT_EQ(series(r.curves, "lr").front(), OneCycle({5e-3, 40, 0.25, 1e4, 1e4, false}).lr(0));
+}
+
+std::map<std::string, torch::Tensor> read_model(const std::filesystem::path& path) {
+  std::map<std::string, torch::Tensor> out;
+  for (auto& [k, v] : read_safetensors(path.string()))
+    if (k.rfind("curves.", 0) != 0) out[k] = v;
+  return out;
+}
+
+TEST(Train, ResumeGivesTheSameResultAsAnUninterruptedRun) {
+  const auto root = synthetic_root("train_resume");
+  TrainOptions o = small_options(root);
+  o.task = "scratch";  // both stages: classification pre-training, then the head
+  o.cls_iterations = 6;
+  o.cls_batch_size = 4;
+  o.iterations = 6;
+  o.log_interval = 1;
+  std::ostringstream log;
+  o.work_dir = (root.parent_path() / "straight").string();
+  const TrainResult straight = locbench::train::train(o, log);
+
+  o.work_dir = (root.parent_path() / "resumed").string();
+  o.stop_after = 3;  // interrupted in the classification stage
+  EXPECT_TRUE(locbench::train::train(o, log).stopped);
+  o.resume = true;  // then in the segmentation stage
+  EXPECT_TRUE(locbench::train::train(o, log).stopped);
+  o.stop_after = 0;
+  const TrainResult resumed = locbench::train::train(o, log);
+  ASSERT_FALSE(resumed.stopped) << log.str();
+
+  const auto a = read_model(std::filesystem::path(straight.checkpoint));
+  const auto b = read_model(std::filesystem::path(resumed.checkpoint));
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [key, tensor] : a) EXPECT_TRUE(tensor.equal(b.at(key))) << key;
+  EXPECT_EQ(straight.val.mIoU, resumed.val.mIoU);
+  EXPECT_EQ(series(straight.curves, "loss"), series(resumed.curves, "loss"));
+  EXPECT_EQ(series(straight.curves, "cls_loss"), series(resumed.curves, "cls_loss"));
+  EXPECT_NE(log.str().find("resumed at iteration 3"), std::string::npos) << log.str();
+}
+
+TEST(Train, CurvesAreStoredWithTheirCell) {
+  const auto dir = locbench::testing::temp_dir("train_curves");
+  store::Store db((dir / "bench.db").string());
+  store::RunInfo info;
+  info.suite_name = "s", info.suite_json = "{}", info.suite_hash = "h";
+  const int64_t run = db.begin_run(info);
+  store::Cell cell;
+  cell.key = "k", cell.model = "vit_pico_patch8_64", cell.measurement = "train";
+  cell.results = {{"miou", 12.5, "%", "whole"}};
+  cell.curves = {{"loss", 1, 1.5}, {"loss", 2, 1.25}, {"miou", 2, NAN}};
+  db.record_cell(run, cell);
+  const auto curves = db.curves(run, "k");
+  ASSERT_EQ(curves.size(), 3u);
+  EXPECT_EQ(curves[0].series, "loss");
+  EXPECT_EQ(curves[1].step, 2);
+  EXPECT_DOUBLE_EQ(curves[1].value, 1.25);
+  EXPECT_TRUE(std::isnan(curves[2].value));
+  EXPECT_EQ(store::schema_version(), 2);
+}
+
+TEST(SegSuite, MissingAde20kRootNamesTheDatasetThePathAndTheVariable) {
+  ::unsetenv("ADE20K_ROOT");
+  const auto dir = locbench::testing::temp_dir("seg_suite");
+  const auto path = dir / "ade.json";
+  locbench::testing::write_bytes(path, R"({"name": "ade", "models": ["vit_pico_patch8_64"],
+    "datasets": [{"name": "ade20k", "kind": "ade20k", "root": "${ADE20K_ROOT:-/nonexistent/ADEChallengeData2016}"}],
+    "measurements": [{"kind": "miou", "dataset": "ade20k", "train": {"iterations": 10}}]})");
+  const auto errors = suite::validate_suite(path.string());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], path.string() + ": datasets[0].root: dataset 'ade20k': no such directory "
+                                       "'/nonexistent/ADEChallengeData2016' (set ADE20K_ROOT)");
+  // The shipped protocol suite says the same without the data (and names each missing backbone checkpoint).
+  const auto shipped = suite::validate_suite(locbench::testing::source_dir() + "/suites/ade20k.json");
+  int dataset_lines = 0;
+  for (const auto& line : shipped)
+    dataset_lines += line.find("datasets[0].root: dataset 'ade20k': no such directory") != std::string::npos &&
+                     line.find("(set ADE20K_ROOT)") != std::string::npos;
+  EXPECT_EQ(dataset_lines, 1);
+}
+
+TEST(SegSuite, MiouNeedsAHeadOrTrainSettingsAndASegmentationDataset) {
+  const auto dir = locbench::testing::temp_dir("seg_suite_opts");
+  const auto path = dir / "s.json";
+  locbench::testing::write_bytes(path, R"({"name": "s", "models": ["vit_pico_patch8_64"],
+    "datasets": [{"name": "syn", "kind": "synthetic_ade20k", "root": ")" + (dir / "syn").string() + R"(",
+                  "generate": {"classes": 3, "count": 8}},
+                 {"name": "img", "kind": "imagefolder", "root": ")" + dir.string() + R"("}],
+    "measurements": [{"kind": "miou", "dataset": "syn"}, {"kind": "train", "name": "t", "dataset": "img"},
+                     {"kind": "miou", "name": "m2", "dataset": "syn", "mode": "tiles", "train": {"task": "x"}}]})");
+  const auto errors = suite::validate_suite(path.string());
+  std::string all;
+  for (const auto& e : errors) all += e + "\n";
+  EXPECT_NE(all.find("measurements[0]: 'miou' needs \"head\""), std::string::npos) << all;
+  EXPECT_NE(all.find("measurements[1].dataset: 'train' needs a segmentation dataset"), std::string::npos) << all;
+  EXPECT_NE(all.find("measurements[2].mode: expected \"whole\" or \"slide\""), std::string::npos) << all;
+  EXPECT_NE(all.find("measurements[2].train.task"), std::string::npos) << all;
+  EXPECT_EQ(errors.size(), 4u) << all;
+}
+
+TEST(SmallVariants, AreRegisteredWithPatch8) {
+  for (const char* name : {"vit_pico_patch8_64", "vit_nano_patch8_96"}) {
+    const auto* info = Registry::instance().find(name);
+    ASSERT_NE(info, nullptr) << name;
+    EXPECT_EQ(info->config.patch_size, 8);
+    auto model = create_model(name);
+    const int64_t size = info->config.input_size[1];
+    EXPECT_EQ(model->forward_dense(torch::zeros({1, 3, size, size})).size(2), size / 8);
+  }
+}
+
+}  // namespace
