@@ -23,9 +23,16 @@ build: configure
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
+DB ?= results/bench.db
+
+# The quickstart: the ViT baselines (params, GMACs, latency, throughput, memory, top-1) and small ViTs trained on
+# generated segmentation data (mIoU), on the CPU, then their tables.
 demo: build
-	@for m in vit_tiny_patch16_224 vit_small_patch16_224 vit_base_patch16_224; do \
-	  $(BUILD_DIR)/bench info $$m || exit 1; done
+	$(BUILD_DIR)/bench run suites/quickstart.json --db $(DB)
+	$(BUILD_DIR)/bench run suites/seg_quickstart.json --db $(DB)
+	@$(BUILD_DIR)/bench report --db $(DB) --suite quickstart
+	@echo
+	@$(BUILD_DIR)/bench report --db $(DB) --suite seg_quickstart
 
 clean:
 	rm -rf $(BUILD_DIR)
