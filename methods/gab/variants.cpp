@@ -56,7 +56,26 @@ const RegisterVariant kRelPosSmallGab{relpos_variant("vit_relpos_small_patch16_2
 const RegisterVariant kRelPosMediumGab{relpos_variant("vit_relpos_medium_patch16_224_gab", 512, 8, true)};
 const RegisterVariant kRelPosBaseGab{relpos_variant("vit_relpos_base_patch16_224_gab", 768, 12, true)};
 
+// The CPU-scale geometry of vit_pico_patch8_64 with GAB (locbench's own).
+VariantInfo vit_pico_gab() {
+  VariantInfo info = vit_gab_variant("vit_pico_patch8_64_gab", 128, 2);
+  vit::VitConfig base;
+  base.img_size = {64, 64};
+  base.patch_size = 8;
+  base.embed_dim = 128;
+  base.depth = 6;
+  base.num_heads = 2;
+  info.config.input_size = {3, 64, 64};
+  info.config.patch_size = 8;
+  info.config.crop_pct = 1.0;
+  info.factory = [base](const ModelArgs& args) -> ModelPtr {
+    return std::make_shared<VisionTransformerGab>(vit::apply_args(base, args));
+  };
+  return info;
+}
+
 const RegisterVariant kTinyGab{vit_gab_variant("vit_tiny_patch16_224_gab", 192, 3)};
+const RegisterVariant kPicoGab{vit_pico_gab()};
 const RegisterVariant kSmallGab{vit_gab_variant("vit_small_patch16_224_gab", 384, 6)};
 const RegisterVariant kBaseGab{vit_gab_variant("vit_base_patch16_224_gab", 768, 12)};
 

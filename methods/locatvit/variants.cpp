@@ -25,7 +25,29 @@ VariantInfo locatvit_variant(const std::string& name, int64_t dim, int64_t heads
   return info;
 }
 
+// locbench's CPU-scale variant (the geometry of vit_pico_patch8_64: patch 8, 64 px, 128 wide, depth 6, 2 heads of
+// 64 so GAug's per-head Linear(64, .) keeps its official shape); not in the paper.
+VariantInfo locatvit_pico() {
+  VariantInfo info = locatvit_variant("locatvit_pico_patch8_64", 128, 2);
+  vit::VitConfig base;
+  base.img_size = {64, 64};
+  base.patch_size = 8;
+  base.embed_dim = 128;
+  base.depth = 6;
+  base.num_heads = 2;
+  base.dynamic_img_pad = true;
+  info.paper = std::string(kPaper) + "; locbench small variant";
+  info.config.input_size = {3, 64, 64};
+  info.config.patch_size = 8;
+  info.config.crop_pct = 1.0;
+  info.factory = [base](const ModelArgs& args) -> ModelPtr {
+    return std::make_shared<LocAtViT>(vit::apply_args(base, args));
+  };
+  return info;
+}
+
 const RegisterVariant kTiny{locatvit_variant("locatvit_tiny", 192, 3)};
+const RegisterVariant kPico{locatvit_pico()};
 const RegisterVariant kSmall{locatvit_variant("locatvit_small", 384, 6)};
 const RegisterVariant kBase{locatvit_variant("locatvit_base", 768, 12)};
 
