@@ -1,6 +1,7 @@
 // GAB variants (Kim et al., BMVC 2023, arXiv 2305.04722): timm's vit_relpos_{small,medium,base}_patch16_224 with and
 // without the per-layer Gaussian bias (the official 'vrelglmi' setting), and locbench's own ViT-Ti/S/B + GAB.
 #include "harness/model/registry.h"
+#include "methods/vit/small_config.h"
 #include "methods/gab/gab.h"
 
 namespace locbench::gab {
@@ -59,15 +60,8 @@ const RegisterVariant kRelPosBaseGab{relpos_variant("vit_relpos_base_patch16_224
 // The CPU-scale geometry of vit_pico_patch8_64 with GAB (locbench's own).
 VariantInfo vit_pico_gab() {
   VariantInfo info = vit_gab_variant("vit_pico_patch8_64_gab", 128, 2);
-  vit::VitConfig base;
-  base.img_size = {64, 64};
-  base.patch_size = 8;
-  base.embed_dim = 128;
-  base.depth = 6;
-  base.num_heads = 2;
-  info.config.input_size = {3, 64, 64};
-  info.config.patch_size = 8;
-  info.config.crop_pct = 1.0;
+  const vit::VitConfig base = vit::small_config(64, 128, 6, 2);
+  info.config = vit::small_variant_config(64);
   info.factory = [base](const ModelArgs& args) -> ModelPtr {
     return std::make_shared<VisionTransformerGab>(vit::apply_args(base, args));
   };

@@ -1,6 +1,7 @@
 // LocAtViT variants (Hajimiri et al., ICLR 2026, arXiv 2603.04892): timm's ViT-Ti/S/B with GAug in every block and
 // PRR before the head, registered under the official names (sinahmr/LocAtViT models/vit.py).
 #include "harness/model/registry.h"
+#include "methods/vit/small_config.h"
 #include "methods/locatvit/locatvit.h"
 
 namespace locbench::locatvit {
@@ -29,17 +30,10 @@ VariantInfo locatvit_variant(const std::string& name, int64_t dim, int64_t heads
 // 64 so GAug's per-head Linear(64, .) keeps its official shape); not in the paper.
 VariantInfo locatvit_pico() {
   VariantInfo info = locatvit_variant("locatvit_pico_patch8_64", 128, 2);
-  vit::VitConfig base;
-  base.img_size = {64, 64};
-  base.patch_size = 8;
-  base.embed_dim = 128;
-  base.depth = 6;
-  base.num_heads = 2;
+  vit::VitConfig base = vit::small_config(64, 128, 6, 2);
   base.dynamic_img_pad = true;
   info.paper = std::string(kPaper) + "; locbench small variant";
-  info.config.input_size = {3, 64, 64};
-  info.config.patch_size = 8;
-  info.config.crop_pct = 1.0;
+  info.config = vit::small_variant_config(64);
   info.factory = [base](const ModelArgs& args) -> ModelPtr {
     return std::make_shared<LocAtViT>(vit::apply_args(base, args));
   };

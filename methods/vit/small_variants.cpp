@@ -2,28 +2,40 @@
 // VisionTransformer shrunk to patch 8 on 64-96 px images, so a model trains from scratch in minutes on 2 cores.
 // Not in timm; the names follow timm's pattern (family_size_patchP_resolution).
 #include "harness/model/registry.h"
-#include "methods/vit/vision_transformer.h"
+#include "methods/vit/small_config.h"
 
 namespace locbench::vit {
+
+VitConfig small_config(int64_t img, int64_t dim, int64_t depth, int64_t heads) {
+  VitConfig config;
+  config.img_size = {img, img};
+  config.patch_size = 8;
+  config.embed_dim = dim;
+  config.depth = depth;
+  config.num_heads = heads;
+  return config;
+}
+
+VariantConfig small_variant_config(int64_t img) {
+  VariantConfig config;
+  config.input_size = {3, img, img};
+  config.patch_size = 8;
+  config.crop_pct = 1.0;  // trained on whole small images, no centre crop
+  return config;
+}
+
 namespace {
 
 constexpr const char* kPaper = "Dosovitskiy et al., ICLR 2021 (arXiv 2010.11929); locbench small variant";
 
 VariantInfo small_vit_variant(const std::string& name, int64_t img, int64_t dim, int64_t depth, int64_t heads) {
-  VitConfig base;
-  base.img_size = {img, img};
-  base.patch_size = 8;
-  base.embed_dim = dim;
-  base.depth = depth;
-  base.num_heads = heads;
+  const VitConfig base = small_config(img, dim, depth, heads);
   VariantInfo info;
   info.name = name;
   info.method = "vit";
   info.task = "classification";
   info.paper = kPaper;
-  info.config.input_size = {3, img, img};
-  info.config.patch_size = 8;
-  info.config.crop_pct = 1.0;  // trained on whole small images, no centre crop
+  info.config = small_variant_config(img);
   info.factory = [base](const ModelArgs& args) -> ModelPtr {
     return std::make_shared<VisionTransformer>(apply_args(base, args));
   };
