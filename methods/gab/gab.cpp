@@ -1,6 +1,7 @@
 // Gaussian attention bias (Kim et al., BMVC 2023, arXiv 2305.04722), logits = q k^T / sqrt(d) + RPE_MLP + A_l^2 *
 // exp(-(dr^2 + dc^2) / (2 sigma_l^2)), on timm's vit_relpos_* models (RelPosMlp 'cr') and, as locbench's own, on ViT.
 #include "methods/gab/gab.h"
+#include "methods/common/block_indices.h"
 
 namespace locbench::gab {
 
@@ -138,13 +139,8 @@ torch::Tensor VisionTransformerRelPos::forward_dense(const torch::Tensor& images
 std::vector<torch::Tensor> VisionTransformerRelPos::forward_intermediates(const torch::Tensor& images,
                                                                           const std::vector<int64_t>& indices) {
   const int64_t depth = config_.vit.depth;
-  std::vector<int64_t> wanted;
-  for (int64_t i : indices) {
-    const int64_t j = i < 0 ? depth + i : i;
-    TORCH_CHECK(j >= 0 && j < depth, "block index ", i, " out of range for depth ", depth);
-    wanted.push_back(j);
-  }
-  const int64_t last = wanted.empty() ? -1 : *std::max_element(wanted.begin(), wanted.end());
+  const std::vector<int64_t> wanted = layers::resolve_block_indices(indices, depth);
+  const int64_t last = layers::last_block(wanted);
   auto [x, grid] = embed(images);
   std::vector<torch::Tensor> by_block(depth);
   for (int64_t i = 0; i <= last; ++i) by_block[i] = x = block_list_[i]->forward(x, grid);

@@ -1,6 +1,7 @@
 // LocalViT (Li et al., arXiv 2104.05707): locality feed-forward, Eq. of Sec. 3 (1x1 conv -> BN -> h-swish ->
 // depth-wise 3x3 -> BN -> h-swish -> SE -> 1x1 conv -> BN, plus identity), built as ofsoundof/LocalViT does.
 #include "methods/localvit/localvit.h"
+#include "methods/common/block_indices.h"
 
 namespace locbench::localvit {
 
@@ -118,13 +119,8 @@ torch::Tensor LocalVisionTransformer::forward_dense(const torch::Tensor& images)
 std::vector<torch::Tensor> LocalVisionTransformer::forward_intermediates(const torch::Tensor& images,
                                                                          const std::vector<int64_t>& indices) {
   const int64_t depth = config_.depth;
-  std::vector<int64_t> wanted;
-  for (int64_t i : indices) {
-    const int64_t j = i < 0 ? depth + i : i;
-    TORCH_CHECK(j >= 0 && j < depth, "block index ", i, " out of range for depth ", depth);
-    wanted.push_back(j);
-  }
-  const int64_t last = wanted.empty() ? -1 : *std::max_element(wanted.begin(), wanted.end());
+  const std::vector<int64_t> wanted = layers::resolve_block_indices(indices, depth);
+  const int64_t last = layers::last_block(wanted);
   auto [x, grid] = embed(images);
   std::vector<torch::Tensor> by_block(depth);
   for (int64_t i = 0; i <= last; ++i) by_block[i] = x = block_list_[i]->forward(x, grid);

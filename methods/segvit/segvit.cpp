@@ -1,6 +1,7 @@
 // SegViT (Zhang et al., NeurIPS 2022, arXiv 2210.05844): Attention-to-Mask (mask = mean over heads of q.k^T/sqrt(d),
 // summed over stages as logits, sigmoid once; class score = sum_q softmax(cls)_qc * mask_q) and the Shrunk structure.
 #include "methods/segvit/segvit.h"
+#include "methods/common/block_indices.h"
 
 #include "harness/model/registry.h"
 
@@ -144,17 +145,12 @@ torch::Tensor VisionTransformerImpl::patch_pos_embed(int64_t rows, int64_t cols)
 std::vector<torch::Tensor> VisionTransformerImpl::forward_intermediates(const torch::Tensor& images,
                                                                         const std::vector<int64_t>& indices) {
   const int64_t depth = options_.num_layers;
-  std::vector<int64_t> wanted;
-  for (int64_t i : indices) {
-    const int64_t j = i < 0 ? depth + i : i;
-    TORCH_CHECK(j >= 0 && j < depth, "block index ", i, " out of range for depth ", depth);
-    wanted.push_back(j);
-  }
+  const std::vector<int64_t> wanted = layers::resolve_block_indices(indices, depth);
   auto x = projection->forward(images);  // (B, C, rows, cols)
   int64_t rows = x.size(2), cols = x.size(3);
   // The class token would be concatenated, position-embedded and dropped again (with_cls_token=False).
   x = map_to_tokens(x) + patch_pos_embed(rows, cols);
-  const int64_t last = *std::max_element(wanted.begin(), wanted.end());
+  const int64_t last = layers::last_block(wanted);
   std::vector<torch::Tensor> maps(depth);
   for (int64_t i = 0; i <= last; ++i) {
     if (i == options_.shrink_idx) {

@@ -1,4 +1,5 @@
 #include "methods/vit/vision_transformer.h"
+#include "methods/common/block_indices.h"
 
 namespace locbench::vit {
 
@@ -109,13 +110,8 @@ torch::Tensor VisionTransformer::forward_dense(const torch::Tensor& images) {
 std::vector<torch::Tensor> VisionTransformer::forward_intermediates(const torch::Tensor& images,
                                                                     const std::vector<int64_t>& indices) {
   const int64_t depth = config_.depth;
-  std::vector<int64_t> wanted;
-  for (int64_t i : indices) {
-    const int64_t j = i < 0 ? depth + i : i;
-    TORCH_CHECK(j >= 0 && j < depth, "block index ", i, " out of range for depth ", depth);
-    wanted.push_back(j);
-  }
-  const int64_t last = wanted.empty() ? -1 : *std::max_element(wanted.begin(), wanted.end());
+  const std::vector<int64_t> wanted = layers::resolve_block_indices(indices, depth);
+  const int64_t last = layers::last_block(wanted);
   auto [x, grid] = embed(images);
   std::vector<torch::Tensor> by_block(depth);
   for (int64_t i = 0; i <= last; ++i) {
