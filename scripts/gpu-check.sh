@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# GPU check of the kernels: build, run the kernel correctness tests (which must not skip here), run the kernel
-# benchmarks and gate them with `bench check` against results/baselines/<gpu>.json.
+# GPU check of the kernels: build, run the kernel correctness tests and, with a CUDA LibTorch, the torch glue's
+# (neither may skip here), run the kernel benchmarks (forward and backward) and gate them with `bench check` against
+# results/baselines/<gpu>.json.
 #
 # Usage: scripts/gpu-check.sh [--build-dir DIR] [--threshold 0.10] [--reference VARIANT] [--repetitions N]
 # Exit: 0 pass, 1 regression or failing test, 2 setup problem (no GPU, build failure).
@@ -41,6 +42,18 @@ tests_log="$build/kernel_tests.log"
 if grep -q '\[  SKIPPED \]' "$tests_log"; then
   echo "gpu-check: kernel tests skipped although a GPU is present" >&2
   exit 1
+fi
+# The torch glue (autograd over the fused kernels) against the ATen path: only with a CUDA LibTorch, then unskipped.
+if grep -q '^LOCBENCH_C10_CUDA:FILEPATH=.*libc10_cuda' "$build/CMakeCache.txt"; then
+  cmake --build "$build" -j"$(nproc)" --target locbench_tests || { echo "gpu-check: build failed" >&2; exit 2; }
+  glue_log="$build/torch_glue_tests.log"
+  "$build/tests/locbench_tests" --gtest_filter='GaussianAttentionDispatch.*:GaussianAttentionParity.*' | tee "$glue_log"
+  if grep -q '\[  SKIPPED \]' "$glue_log"; then
+    echo "gpu-check: torch glue tests skipped although a GPU and a CUDA LibTorch are present" >&2
+    exit 1
+  fi
+else
+  echo "gpu-check: LibTorch has no CUDA; the torch glue of the fused kernels is not checked" >&2
 fi
 
 out_dir="$root/results/gpu-check"

@@ -90,6 +90,67 @@ TEST(Profile, JsonAndTableCarryTheRows) {
   EXPECT_NE(table.str().find("aten::matmul"), std::string::npos) << table.str();
 }
 
+profile::ProfileRow row(const std::string& kind, const std::string& name, double total_us) {
+  profile::ProfileRow r;
+  r.kind = kind;
+  r.name = name;
+  r.calls = 2;
+  r.total_us = r.self_us = total_us;
+  return r;
+}
+
+TEST(Profile, SdpaBackendIsNamedFromKernelNames) {
+  auto backend_of = [](std::vector<profile::ProfileRow> rows) {
+    profile::ProfileRows p;
+    p.tracer = "cupti";
+    p.rows = std::move(rows);
+    return profile::sdpa_backend(p);
+  };
+  const auto gemm = row("kernel", "sm90_xmma_gemm_bf16bf16_bf16f32_f32_tn_n_tilesize128x128x64", 50);
+  EXPECT_EQ(backend_of({gemm, row("kernel", "cudnn_generated_fort_native_sdpa_sm90_flash_fprop_wgmma_f16_knob_7", 30)})
+                .name,
+            "cudnn");
+  EXPECT_EQ(backend_of({row("kernel", "void pytorch_flash::flash_fwd_kernel<Flash_fwd_kernel_traits<64>>", 9)}).name,
+            "flash");
+  const auto efficient = backend_of(
+      {gemm, row("kernel", "fmha_cutlassF_bf16_aligned_64x64_rf_sm80(PyTorchMemEffAttention::AttentionKernel<>)", 12),
+       row("kernel", "void (anonymous namespace)::softmax_warp_forward<float, float, float, 7, false, false>", 3)});
+  EXPECT_EQ(efficient.name, "efficient");
+  EXPECT_DOUBLE_EQ(efficient.total_us, 12);
+  EXPECT_EQ(efficient.calls, 2);
+  // No fused kernel but a softmax: attention ran unfused (SDPA's math backend or written out).
+  const auto math = backend_of({gemm, row("kernel", "void at::native::cunn_SoftMaxForward<4, float>", 4)});
+  EXPECT_EQ(math.name, "math");
+  EXPECT_DOUBLE_EQ(math.total_us, 4);
+  // Two fused backends in one forward: both named, most time first.
+  EXPECT_EQ(backend_of({row("kernel", "fmha_cutlassF_f32_aligned_64x64_rf_sm80", 5),
+                        row("kernel", "cudnn_generated_fort_native_sdpa_sm90_knob_3", 20)})
+                .name,
+            "cudnn+efficient");
+  EXPECT_EQ(backend_of({gemm, row("runtime", "cudaLaunchKernel", 100)}).name, "");
+}
+
+TEST(Profile, SdpaBackendIsNamedFromAtenOps) {
+  profile::ProfileRows ops;
+  ops.tracer = "libtorch-record-function";
+  ops.rows = {row("op", "aten::scaled_dot_product_attention", 40),
+              row("op", "aten::_scaled_dot_product_attention_math", 38), row("op", "aten::_softmax", 10)};
+  EXPECT_EQ(profile::sdpa_backend(ops).name, "math");
+  EXPECT_DOUBLE_EQ(profile::sdpa_backend(ops).total_us, 38);  // the math op, inclusive of its softmax
+  ops.rows = {row("op", "aten::_scaled_dot_product_flash_attention_for_cpu", 7), row("op", "aten::linear", 90)};
+  EXPECT_EQ(profile::sdpa_backend(ops).name, "flash");
+  ops.rows = {row("op", "aten::linear", 90)};
+  EXPECT_EQ(profile::sdpa_backend(ops).name, "");
+
+  // A real CPU forward through SDPA names a backend, and the JSON carries it.
+  const auto q = torch::randn({1, 2, 16, 8});
+  const auto p = profile::profile_ops([&] { torch::scaled_dot_product_attention(q, q, q); });
+  const auto used = profile::sdpa_backend(p);
+  EXPECT_TRUE(used.name == "flash" || used.name == "math") << used.name;
+  EXPECT_GT(used.total_us, 0.0);
+  EXPECT_EQ(profile::to_json(p)["sdpa_backend"], used.name);
+}
+
 TEST(Profile, CuptiTraceListsKernelsWithLaunchConfiguration) {
   if (!torch::cuda::is_available() || !profile::cupti_available())
     GTEST_SKIP() << "needs a GPU, a CUDA LibTorch and CUPTI";

@@ -3,6 +3,7 @@
 #include "harness/data/image.h"
 #include "harness/data/imagefolder.h"
 #include "harness/measure/measure.h"
+#include "harness/profile/profile.h"
 #include "harness/store/store.h"
 #include "harness/suite/suite.h"
 #include "tests/test_helpers.h"
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <thread>
 
 using namespace locbench;
@@ -294,4 +296,122 @@ TEST(Measurements, LatencyStatisticsAndTopK) {
   auto a = acc.compute();
   EXPECT_NEAR(a[0], 100.0 / 3, 1e-9);
   EXPECT_NEAR(a[1], 200.0 / 3, 1e-9);
+}
+
+TEST(SuiteValidation, KernelsOptionsAreCheckedByName) {
+  auto dir = temp_dir("suite_kernels");
+  auto errors = errors_of(dir, R"({"name": "x", "models": ["vit_pico_patch8_64"],
+      "measurements": [{"kind": "kernels", "iterations": 0, "top": -1, "warmup": "one", "repeats": 3,
+                        "dataset": "d"}]})");
+  const std::string file = (dir / "s.json").string() + ": ";
+  EXPECT_TRUE(contains(errors, file + "measurements[0].iterations: must be at least 1, got 0"));
+  EXPECT_TRUE(contains(errors, file + "measurements[0].top: must be at least 0, got -1"));
+  EXPECT_TRUE(contains(errors, file + "measurements[0].warmup: expected an integer, got a string \"one\""));
+  EXPECT_TRUE(contains(errors, file + "measurements[0].repeats: unknown field"));
+  EXPECT_TRUE(contains(errors, file + "measurements[0].dataset: 'kernels' takes no dataset"));
+  EXPECT_TRUE(errors_of(dir, R"({"name": "x", "models": ["vit_pico_patch8_64"],
+      "measurements": [{"kind": "kernels", "batch_sizes": [1, 4], "warmup": 0, "iterations": 3, "top": 10}]})")
+                  .empty());
+}
+
+TEST(SuitePlan, KernelsCellsPerBatchSizeCarryWarmupAndIterations) {
+  auto dir = temp_dir("suite_plan_kernels");
+  const auto s = suite::load_suite(write_suite(dir, "k.json", R"({"name": "k", "models": ["vit_pico_patch8_64"],
+      "measurements": ["kernels", {"kind": "kernels", "name": "kernels_big", "batch_sizes": [2, 8], "iterations": 3}],
+      "settings": {"batch_sizes": [4], "seeds": [0, 1], "device": "cuda"}})"));
+  const auto cells = suite::plan(s);
+  ASSERT_EQ(cells.size(), 3u);  // batch sizes from the settings, then the entry's; seeds do not apply
+  EXPECT_EQ(cells[0].settings["batch_size"], 4);
+  EXPECT_EQ(cells[0].settings["warmup"], 1);
+  EXPECT_EQ(cells[0].settings["iterations"], 1);
+  EXPECT_EQ(cells[0].settings["device"], "cuda");
+  EXPECT_EQ(cells[2].settings["batch_size"], 8);
+  EXPECT_EQ(cells[2].settings["iterations"], 3);
+  EXPECT_FALSE(cells[2].seed);
+}
+
+TEST(Runner, KernelsCellStoresItsOpRowsWithTheCell) {
+  auto dir = temp_dir("runner_kernels");
+  const auto suite_path = write_suite(dir, "k.json", R"({"name": "k", "models": ["vit_pico_patch8_64"],
+      "measurements": ["params", {"kind": "kernels", "batch_sizes": [2], "warmup": 1, "iterations": 2, "top": 4}],
+      "settings": {"threads": 1}})");
+  const auto db = (dir / "r.db").string();
+  auto r = bench("run " + suite_path + " --db " + db, dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  store::Store store(db);
+  const int64_t run = *store.latest_run();
+  const auto cells = store.cells(run);
+  ASSERT_EQ(cells.size(), 2u);
+  const auto& cell = cells[1];
+  EXPECT_EQ(cell.measurement, "kernels");
+  std::map<std::string, store::Result> results;
+  for (const auto& res : cell.results) results[res.metric] = res;
+  ASSERT_TRUE(results.count("traced_time")) << cell.results.size();
+  EXPECT_GT(results["traced_time"].value, 0.0);
+  EXPECT_EQ(results["traced_time"].unit, "ms");
+  EXPECT_GT(results["distinct_ops"].value, 4.0);  // more ops than the rows `top` keeps
+  EXPECT_GT(results["op_calls"].value, results["distinct_ops"].value);
+  ASSERT_TRUE(results.count("sdpa_time"));  // the pico ViT attends through SDPA
+  EXPECT_TRUE(results["sdpa_time"].convention == "flash" || results["sdpa_time"].convention == "math")
+      << results["sdpa_time"].convention;
+
+  const auto profile = store.profile(run, cell.key);
+  ASSERT_TRUE(profile);
+  EXPECT_EQ(profile->tracer, "libtorch-record-function");
+  EXPECT_EQ(profile->warmup, 1);
+  EXPECT_EQ(profile->iterations, 2);
+  EXPECT_EQ(profile->cupti_version, 0);
+  EXPECT_EQ(profile->sdpa_backend, results["sdpa_time"].convention);
+  ASSERT_EQ(profile->rows.size(), 4u);  // top 4 of the one kind, largest first
+  EXPECT_GT(profile->total_rows, 4);
+  for (size_t i = 0; i < profile->rows.size(); ++i) {
+    const auto& row = profile->rows[i];
+    EXPECT_EQ(row.kind, "op");
+    EXPECT_EQ(row.name.rfind("aten::", 0), 0u) << row.name;
+    EXPECT_EQ(row.calls % 2, 0) << row.name << ": two forwards traced";
+    if (i) EXPECT_GE(profile->rows[i - 1].total_us, row.total_us);
+  }
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM profile_rows WHERE grid_x IS NULL AND tracer = "
+                           "'libtorch-record-function'"),
+            4);
+  EXPECT_FALSE(store.profile(run, cells[0].key));  // params has no profile
+}
+
+TEST(Runner, KernelsOnCudaWithoutATracerFailsOnlyThatCell) {
+  if (torch::cuda::is_available() && profile::cupti_available())
+    GTEST_SKIP() << "this machine can trace CUDA kernels";
+  auto dir = temp_dir("runner_kernels_cuda");
+  const auto suite_path = write_suite(dir, "c.json", R"({"name": "c", "models": ["vit_pico_patch8_64"],
+      "measurements": ["params", "kernels", "macs"], "settings": {"device": "cuda", "threads": 1}})");
+  const auto db = (dir / "r.db").string();
+  auto r = bench("run " + suite_path + " --db " + db, dir);
+  EXPECT_EQ(r.code, 1) << r.err;
+  // params and macs count on the CPU whatever the device; the kernels cell fails with one line saying why.
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM cells WHERE status = 'passed'"), 2);
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM cells WHERE status = 'failed' AND measurement = 'kernels' AND "
+                           "error LIKE '%cuda%' AND error NOT LIKE '%' || char(10) || '%'"),
+            1);
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM profiles"), 0);
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM runs WHERE status = 'failed'"), 1);
+  EXPECT_NE(r.err.find("kernels"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("FAILED"), std::string::npos) << r.err;
+}
+
+TEST(Runner, BenchKernelsPrintsTheStoredProfiles) {
+  auto dir = temp_dir("runner_kernels_view");
+  const auto suite_path = write_suite(dir, "k.json", R"({"name": "k", "models": ["vit_pico_patch8_64"],
+      "measurements": ["params", {"kind": "kernels", "top": 3}], "settings": {"threads": 1}})");
+  const auto db = (dir / "r.db").string();
+  ASSERT_EQ(bench("run " + suite_path + " --db " + db, dir).code, 0);
+  auto table = bench("kernels --db " + db, dir);
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_NE(table.out.find("tracer: libtorch-record-function"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("aten::"), std::string::npos) << table.out;
+  auto json = bench("kernels --db " + db + " --json", dir);
+  ASSERT_EQ(json.code, 0) << json.err;
+  const auto parsed = nlohmann::json::parse(json.out);
+  ASSERT_EQ(parsed.size(), 1u);
+  EXPECT_EQ(parsed[0]["model"], "vit_pico_patch8_64");
+  EXPECT_EQ(parsed[0]["rows"].size(), 3u);
+  EXPECT_EQ(bench("kernels --db " + db + " --run 99", dir).code, 1);
 }

@@ -166,6 +166,14 @@ TEST(RescaleSize, FollowsMmcvKeepRatioRule) {
   EXPECT_EQ(rescale_size(333, 500, {520, 520}), (std::pair<int64_t, int64_t>{346, 520}));   // 333 * 1.04 = 346.3
 }
 
+// mmseg 0.x Resize(min_size): short side max(min(scale), min_size), long side unbounded (SegViT's PC and COCO-10K).
+TEST(RescaleSize, MinSizeSetsTheShortSideAndLiftsTheLongEdgeBound) {
+  EXPECT_EQ(rescale_size(333, 500, {520, 520}, 480), (std::pair<int64_t, int64_t>{520, 781}));  // 500*520/333 = 780.8
+  EXPECT_EQ(rescale_size(500, 333, {520, 520}, 480), (std::pair<int64_t, int64_t>{781, 520}));
+  EXPECT_EQ(rescale_size(100, 3000, {2048, 512}, 512), (std::pair<int64_t, int64_t>{512, 15360}));
+  EXPECT_EQ(rescale_size(300, 400, {2048, 256}, 512), (std::pair<int64_t, int64_t>{512, 683}));  // min_size binds
+}
+
 // --- Synthetic data and dataset readers.
 
 TEST(Synth, IsDeterministicFromTheSeedAndUsesAdeEncoding) {
@@ -288,6 +296,36 @@ TEST(PascalContextReader, ReadsTheSplitListAndNamesMissingFiles) {
   locbench::testing::write_bytes(root / "ImageSets/SegmentationContext/val.txt", "2008_000002\n2008_000003\n");
   const std::string msg = message_of([&] { pascal_context_59(root.string()); });
   EXPECT_NE(msg.find("2008_000003.jpg"), std::string::npos) << msg;
+}
+
+TEST(PascalContextReader, SixtyClassesKeepTheBackground) {
+  const fs::path root = locbench::testing::temp_dir("seg_pc60") / "VOC2010";
+  fs::create_directories(root / "JPEGImages");
+  fs::create_directories(root / "SegmentationClassContext");
+  fs::create_directories(root / "ImageSets/SegmentationContext");
+  data::write_jpeg((root / "JPEGImages/2008_000002.jpg").string(), data::Image{2, 1, 3, {9, 9, 9, 9, 9, 9}});
+  data::write_png((root / "SegmentationClassContext/2008_000002.png").string(), label_image(2, 1, {0, 59}));
+  locbench::testing::write_bytes(root / "ImageSets/SegmentationContext/val.txt", "2008_000002\n");
+  const SegDataset ds = pascal_context_60(root.string());
+  EXPECT_EQ(ds.name, "PASCAL-Context-60");
+  EXPECT_EQ(ds.num_classes, 60);
+  ASSERT_EQ(ds.samples.size(), 1u);
+  EXPECT_EQ(load_sample(ds, ds.samples[0]).label.pixels, (std::vector<uint8_t>{0, 59}));
+}
+
+TEST(CocoStuffReader, TenKReducesZeroLabel) {
+  const fs::path root = locbench::testing::temp_dir("seg_coco10k");
+  fs::create_directories(root / "images/test2014");
+  fs::create_directories(root / "annotations/test2014");
+  data::write_jpeg((root / "images/test2014/COCO_train2014_000000000077.jpg").string(),
+                   data::Image{2, 1, 3, {9, 9, 9, 9, 9, 9}});
+  data::write_png((root / "annotations/test2014/COCO_train2014_000000000077_labelTrainIds.png").string(),
+                  label_image(2, 1, {0, 5}));
+  const SegDataset ds = coco_stuff10k(root.string());
+  EXPECT_EQ(ds.num_classes, 171);
+  ASSERT_EQ(ds.samples.size(), 1u);
+  EXPECT_EQ(load_sample(ds, ds.samples[0]).label.pixels, (std::vector<uint8_t>{255, 4}));
+  EXPECT_NE(message_of([&] { coco_stuff10k(root.string(), "train2014"); }).find("COCO-Stuff-10k"), std::string::npos);
 }
 
 // --- eval-seg.

@@ -316,5 +316,205 @@ TEST(Store, KilledWriterLeavesNoHalfWrittenCell) {
   for (const auto& cell : store.cells(run_id)) EXPECT_EQ(cell.results.size(), size_t{kResultsPerCell}) << cell.key;
 }
 
+// A profile with two kernels and one runtime call (CUDA) or two ops (CPU).
+Profile sample_profile(bool cuda) {
+  Profile p;
+  p.tracer = cuda ? "cupti" : "libtorch-record-function";
+  p.cupti_version = cuda ? 26 : 0;
+  p.dropped_records = cuda ? 3 : 0;
+  p.warmup = 2;
+  p.iterations = 4;
+  p.total_rows = cuda ? 5 : 2;
+  p.sdpa_backend = cuda ? "cudnn" : "";
+  if (cuda) {
+    ProfileRow k{"kernel", "cudnn_generated_fort_native_sdpa_sm90_knob_7", 48, 960.0, 20.0, 960.0};
+    k.grid = {2, 12, 64}, k.block = {128, 1, 1}, k.registers_per_thread = 168, k.static_shared_bytes = 0;
+    k.dynamic_shared_bytes = 98304, k.stream = 7;
+    ProfileRow gemm{"kernel", "sm90_xmma_gemm_bf16bf16_bf16f32", 96, 480.0, 5.0, 480.0};
+    gemm.grid = {8, 4, 1}, gemm.block = {384, 1, 1}, gemm.registers_per_thread = 168, gemm.stream = 7;
+    p.rows = {k, gemm, {"runtime", "cudaLaunchKernel", 144, 300.0, 300.0 / 144, 300.0}};
+  } else {
+    p.rows = {{"op", "aten::linear", 8, 400.0, 50.0, 40.0}, {"op", "aten::addmm", 8, 360.0, 45.0, 360.0}};
+  }
+  return p;
+}
+
+// The schema as version 2 released it, with one run, cell, result and curve point.
+void write_version_two_file(const fs::path& db) {
+  sql_exec(db, R"sql(
+    CREATE TABLE runs(id INTEGER PRIMARY KEY, suite_name TEXT NOT NULL, suite_path TEXT, suite_json TEXT NOT NULL,
+      suite_hash TEXT NOT NULL, git_commit TEXT, started_at TEXT NOT NULL, ended_at TEXT,
+      status TEXT NOT NULL CHECK (status IN ('running','passed','failed','interrupted')),
+      host TEXT, cpu_name TEXT, gpu_name TEXT, driver_version TEXT, cuda_version TEXT,
+      libtorch_version TEXT, threads INTEGER, seeds TEXT, locbench_version TEXT);
+    CREATE TABLE cells(id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+      cell_key TEXT NOT NULL, model TEXT NOT NULL, dataset TEXT, measurement TEXT NOT NULL, settings TEXT NOT NULL,
+      seed INTEGER, status TEXT NOT NULL CHECK (status IN ('passed','failed')),
+      error TEXT, started_at TEXT, ended_at TEXT, UNIQUE(run_id, cell_key));
+    CREATE TABLE results(id INTEGER PRIMARY KEY, cell_id INTEGER NOT NULL REFERENCES cells(id) ON DELETE CASCADE,
+      metric TEXT NOT NULL, value REAL, unit TEXT, convention TEXT);
+    CREATE INDEX cells_run_id ON cells(run_id);
+    CREATE INDEX results_cell_id ON results(cell_id);
+    CREATE INDEX runs_suite_name ON runs(suite_name);
+    CREATE TABLE curves(id INTEGER PRIMARY KEY, cell_id INTEGER NOT NULL REFERENCES cells(id) ON DELETE CASCADE,
+      run_id INTEGER NOT NULL, series TEXT NOT NULL, step INTEGER NOT NULL, value REAL);
+    CREATE INDEX curves_cell_id ON curves(cell_id);
+    INSERT INTO runs(id, suite_name, suite_json, suite_hash, started_at, status)
+      VALUES(1, 'old', '{}', 'h', '2026-01-01T00:00:00.000Z', 'passed');
+    INSERT INTO cells(id, run_id, cell_key, model, measurement, settings, status)
+      VALUES(1, 1, 'k', 'vit_tiny_patch16_224', 'params', '{}', 'passed');
+    INSERT INTO results(cell_id, metric, value, unit, convention) VALUES(1, 'params', 5717416, 'count', 'timm');
+    INSERT INTO curves(cell_id, run_id, series, step, value) VALUES(1, 1, 'loss', 1, 2.5);
+    PRAGMA user_version=2;
+  )sql");
+}
+
+TEST(StoreProfiles, MigratesVersionTwoFileKeepingItsData) {
+  auto db = testing::temp_dir("store_v2") / "r.db";
+  write_version_two_file(db);
+  ASSERT_EQ(sql_scalar(db, "PRAGMA user_version"), "2");
+  Store store(db.string());
+  EXPECT_EQ(sql_scalar(db, "PRAGMA user_version"), std::to_string(schema_version()));
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN"
+                           " ('profiles','profile_rows')"),
+            "2");
+  auto cells = store.cells(1);
+  ASSERT_EQ(cells.size(), 1u);
+  EXPECT_EQ(cells[0].results.at(0).value, 5717416);
+  EXPECT_EQ(store.curves(1, "k").size(), 1u);
+  EXPECT_FALSE(store.profile(1, "k"));  // an old cell has no profile
+  Cell cell = sample_cell("profiled");
+  cell.profile = sample_profile(/*cuda=*/false);
+  store.record_cell(1, cell);
+  ASSERT_TRUE(store.profile(1, "profiled"));
+  EXPECT_EQ(store.profile(1, "profiled")->rows.size(), 2u);
+}
+
+TEST(StoreProfiles, RoundTripKeepsEveryFieldAndTheRowOrder) {
+  auto db = testing::temp_dir("store_profile") / "r.db";
+  Store store(db.string());
+  int64_t run_id = store.begin_run(sample_run());
+  Cell gpu = sample_cell("gpu");
+  gpu.profile = sample_profile(/*cuda=*/true);
+  Cell cpu = sample_cell("cpu");
+  cpu.profile = sample_profile(/*cuda=*/false);
+  store.record_cell(run_id, gpu);
+  store.record_cell(run_id, cpu);
+  store.record_cell(run_id, sample_cell("plain"));
+
+  const auto p = store.profile(run_id, "gpu");
+  ASSERT_TRUE(p);
+  const Profile& want = *gpu.profile;
+  EXPECT_EQ(p->tracer, "cupti");
+  EXPECT_EQ(p->cupti_version, 26);
+  EXPECT_EQ(p->dropped_records, 3);
+  EXPECT_EQ(p->warmup, 2);
+  EXPECT_EQ(p->iterations, 4);
+  EXPECT_EQ(p->total_rows, 5);
+  EXPECT_EQ(p->sdpa_backend, "cudnn");
+  ASSERT_EQ(p->rows.size(), want.rows.size());
+  for (size_t i = 0; i < want.rows.size(); ++i) {
+    const ProfileRow &a = p->rows[i], &b = want.rows[i];
+    EXPECT_EQ(a.kind, b.kind);
+    EXPECT_EQ(a.name, b.name);
+    EXPECT_EQ(a.calls, b.calls);
+    EXPECT_DOUBLE_EQ(a.total_us, b.total_us);
+    EXPECT_DOUBLE_EQ(a.mean_us, b.mean_us);
+    EXPECT_DOUBLE_EQ(a.self_us, b.self_us);
+    EXPECT_EQ(a.grid, b.grid);
+    EXPECT_EQ(a.block, b.block);
+    EXPECT_EQ(a.registers_per_thread, b.registers_per_thread);
+    EXPECT_EQ(a.static_shared_bytes, b.static_shared_bytes);
+    EXPECT_EQ(a.dynamic_shared_bytes, b.dynamic_shared_bytes);
+    EXPECT_EQ(a.stream, b.stream);
+  }
+  // Without CUPTI the version is NULL, and ops and API calls leave the launch columns NULL.
+  const auto ops = store.profile(run_id, "cpu");
+  ASSERT_TRUE(ops);
+  EXPECT_EQ(ops->cupti_version, 0);
+  EXPECT_TRUE(ops->sdpa_backend.empty());
+  EXPECT_EQ(ops->rows.at(0).name, "aten::linear");
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM profiles WHERE cupti_version IS NULL AND sdpa_backend IS NULL"), "1");
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM profile_rows WHERE kind <> 'kernel' AND grid_x IS NULL AND"
+                           " stream IS NULL AND registers_per_thread IS NULL"),
+            "3");
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM profile_rows WHERE run_id = " + std::to_string(run_id) +
+                           " AND tracer = 'cupti'"),
+            "3");
+  EXPECT_FALSE(store.profile(run_id, "plain"));
+  EXPECT_FALSE(store.profile(run_id, "missing"));
+  EXPECT_EQ(store.cells(run_id).size(), 3u);
+}
+
+TEST(StoreProfiles, DeletingACellOrItsRunDeletesItsProfile) {
+  auto db = testing::temp_dir("store_profile_cascade") / "r.db";
+  Store store(db.string());
+  int64_t run_id = store.begin_run(sample_run());
+  // A failed attempt that carried a profile is replaced, rows and all, by the retry.
+  Cell failed = sample_cell("a", 0, /*passed=*/false);
+  failed.profile = sample_profile(/*cuda=*/true);
+  store.record_cell(run_id, failed);
+  Cell retry = sample_cell("a");
+  retry.profile = sample_profile(/*cuda=*/false);
+  store.record_cell(run_id, retry);
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM profiles"), "1");
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM profile_rows"), "2");
+  EXPECT_EQ(store.profile(run_id, "a")->tracer, "libtorch-record-function");
+  sql_exec(db, "PRAGMA foreign_keys=ON; DELETE FROM runs;");
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM profiles"), "0");
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM profile_rows"), "0");
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM cells"), "0");
+}
+
+TEST(StoreProfiles, FailedProfileRowInsertLeavesNoCell) {
+  auto db = testing::temp_dir("store_profile_atomic") / "r.db";
+  Store store(db.string());
+  int64_t run_id = store.begin_run(sample_run());
+  sql_exec(db, "CREATE TRIGGER refuse_boom BEFORE INSERT ON profile_rows WHEN NEW.name = 'boom'"
+               " BEGIN SELECT RAISE(ABORT, 'forced failure'); END;");
+  Cell cell = sample_cell("atomic");
+  cell.profile = sample_profile(/*cuda=*/true);
+  cell.profile->rows.push_back({"kernel", "boom", 1, 1.0, 1.0, 1.0});
+  expect_store_error([&] { store.record_cell(run_id, cell); }, "forced failure");
+  for (const char* table : {"cells", "results", "profiles", "profile_rows"})
+    EXPECT_EQ(sql_scalar(db, std::string("SELECT count(*) FROM ") + table), "0") << table;
+  Cell after = sample_cell("after");
+  after.profile = sample_profile(/*cuda=*/false);
+  store.record_cell(run_id, after);
+  EXPECT_EQ(store.profile(run_id, "after")->rows.size(), 2u);
+}
+
+TEST(StoreProfiles, KilledWriterLeavesNoCellWithoutItsRows) {
+  auto db = testing::temp_dir("store_profile_crash") / "r.db";
+  int64_t run_id = 0;
+  { run_id = Store(db.string()).begin_run(sample_run()); }
+  constexpr int kRows = 60;
+  Profile big = sample_profile(/*cuda=*/false);
+  big.rows.assign(kRows, big.rows.front());
+  std::mt19937 rng(54321);
+  std::uniform_int_distribution<int> delay_ms(10, 120);
+  for (int round = 0; round < 4; ++round) {
+    pid_t child = fork_child([&] {
+      Store store(db.string());
+      for (int i = 0;; ++i) {
+        Cell cell = sample_cell("p" + std::to_string(round) + "-" + std::to_string(i));
+        cell.profile = big;
+        store.record_cell(run_id, cell);
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the writer stopped before it was killed";
+    ASSERT_EQ(sql_scalar(db, "PRAGMA integrity_check"), "ok") << "round " << round;
+  }
+  EXPECT_NE(sql_scalar(db, "SELECT count(*) FROM cells"), "0") << "the writer never committed a cell";
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM cells c WHERE NOT EXISTS (SELECT 1 FROM profiles p"
+                           " WHERE p.cell_id = c.id) OR (SELECT count(*) FROM profile_rows r WHERE r.cell_id = c.id)"
+                           " <> " + std::to_string(kRows)),
+            "0");
+}
+
 }  // namespace
 }  // namespace locbench::store

@@ -8,6 +8,7 @@
 #include "harness/profile/profile.h"
 #include "harness/runner/runner.h"
 #include "harness/seg/eval_seg.h"
+#include "harness/store/store.h"
 #include "harness/suite/suite.h"
 #include "harness/train/train.h"
 #include "report/report.h"
@@ -276,11 +277,13 @@ void add_commands(CLI::App& app) {
   static std::vector<int64_t> to_crop, to_scale;
   train_cmd->add_option("--model", to.model, "Registered backbone (bench list models)")->required();
   train_cmd->add_option("--checkpoint", to.checkpoint, "Backbone weights (safetensors, timm keys)");
-  train_cmd->add_option("--task", to.task, "head: frozen backbone; scratch: classification pre-training, then head")
-      ->check(CLI::IsMember({"head", "scratch"}))
+  train_cmd->add_option("--task", to.task,
+                        "head: frozen backbone; scratch: classification pre-training, then head; segmentor: a "
+                        "segmentation model (SegViT) end to end with its own loss")
+      ->check(CLI::IsMember({"head", "scratch", "segmentor"}))
       ->capture_default_str();
   train_cmd->add_option("--dataset", to.dataset_kind, "Dataset kind")
-      ->check(CLI::IsMember({"ade20k", "pascal_context59", "cocostuff164k", "synthetic_ade20k"}))
+      ->check(CLI::IsMember(train::segmentation_dataset_kinds()))
       ->capture_default_str();
   train_cmd->add_option("--root", to.root, "Dataset root (ADEChallengeData2016, VOC2010, coco_stuff164k)")->required();
   train_cmd->add_option("--num-classes", to.num_classes, "Classes of synthetic_ade20k data");
@@ -288,7 +291,9 @@ void add_commands(CLI::App& app) {
   train_cmd->add_option("--batch-size", to.batch_size, "Images per iteration")->capture_default_str();
   train_cmd->add_option("--crop", to_crop, "Crop H [W] (default 512)")->expected(1, 2);
   train_cmd->add_option("--scale", to_scale, "RandomResize and test Resize scale W H (default 2048 512)")->expected(2);
-  train_cmd->add_option("--lr", to.lr, "OneCycle max_lr")->capture_default_str();
+  train_cmd->add_option("--lr", to.lr, "OneCycle max_lr (segmentor: poly base lr, default the model's recipe)")
+      ->capture_default_str();
+  train_cmd->add_option("--warmup-iters", to.warmup_iters, "Segmentor: linear warm-up iterations (default: recipe)");
   train_cmd->add_option("--cls-iterations", to.cls_iterations, "Pre-training iterations (--task scratch)")
       ->capture_default_str();
   train_cmd->add_option("--eval-interval", to.eval_interval, "mIoU every N iterations (0: at the end)")
@@ -301,14 +306,25 @@ void add_commands(CLI::App& app) {
   train_cmd->add_flag("--resume", to.resume, "Continue from --work-dir's checkpoints at their saved iteration");
   train_cmd->add_option("--seed", to.seed, "Seed")->capture_default_str();
   train_cmd->add_option("--device", to_device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-  train_cmd->callback([] {
-    run_guarded("train", [] {
-      if (!to_crop.empty()) to.pipeline.crop_size = {to_crop.front(), to_crop.back()};
-      if (!to_scale.empty()) to.pipeline.scale = {to_scale[0], to_scale[1]};
-      to.eval.scale = to.pipeline.scale;
-      to.eval.crop_size = to.pipeline.crop_size;
-      to.device = to_device == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
-      const int code = train::run_train(to, std::cout);
+  train_cmd->callback([train_cmd] {
+    run_guarded("train", [train_cmd] {
+      train::TrainOptions o = to;
+      // A segmentation model's released recipe, then what the command line says.
+      if (const VariantInfo* info = Registry::instance().find(to.model); info && info->task == "segmentation") {
+        train::apply_recipe(o, info->config);
+        if (train_cmd->count("--lr")) o.lr = to.lr;
+        if (train_cmd->count("--warmup-iters")) o.warmup_iters = to.warmup_iters;
+        if (train_cmd->count("--eval-mode")) o.eval.mode = to.eval.mode;
+      } else {
+        o.eval.scale = o.pipeline.scale;
+      }
+      if (!to_crop.empty()) o.pipeline.crop_size = o.eval.crop_size = {to_crop.front(), to_crop.back()};
+      if (!to_scale.empty()) o.pipeline.scale = {to_scale[0], to_scale[1]}, o.eval.scale = o.pipeline.scale;
+      if (!to_crop.empty() && o.eval.mode == "slide")
+        o.eval.stride = {o.eval.crop_size[0] * 2 / 3, o.eval.crop_size[1] * 2 / 3};
+      if (o.eval.mode != "slide") o.eval.crop_size = o.pipeline.crop_size;
+      o.device = to_device == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+      const int code = train::run_train(o, std::cout);
       if (code) g_exit_code = code;
     });
   });
@@ -322,11 +338,12 @@ void add_commands(CLI::App& app) {
   auto* gt = eval_seg->add_option("--gt", eo.gt_dir, "Folder of label PNGs in the dataset's own encoding");
   eval_seg->add_option("--num-classes", eo.num_classes, "Number of classes K")->check(CLI::PositiveNumber);
   eval_seg->add_flag("--reduce-zero-label", eo.reduce_zero_label, "Labels: 0 is ignored, k becomes k-1 (ADE20K)");
-  auto* model = eval_seg->add_option("--model", mo.model, "Registered backbone, scored with --head on --root");
-  eval_seg->add_option("--checkpoint", mo.checkpoint, "Backbone weights (safetensors)");
-  eval_seg->add_option("--head", mo.head, "seg.safetensors written by bench train");
+  auto* model = eval_seg->add_option("--model", mo.model,
+                                     "Registered backbone scored with --head, or segmentation model (SegViT), on --root");
+  eval_seg->add_option("--checkpoint", mo.checkpoint, "Model weights (safetensors)");
+  eval_seg->add_option("--head", mo.head, "seg.safetensors written by bench train (needed for a backbone)");
   eval_seg->add_option("--dataset", mo.dataset_kind, "Dataset kind")
-      ->check(CLI::IsMember({"ade20k", "pascal_context59", "cocostuff164k", "synthetic_ade20k"}))
+      ->check(CLI::IsMember(train::segmentation_dataset_kinds()))
       ->capture_default_str();
   eval_seg->add_option("--root", mo.root, "Dataset root");
   eval_seg->add_option("--mode", mo.eval.mode, "whole or slide")
@@ -339,7 +356,7 @@ void add_commands(CLI::App& app) {
   eval_seg->add_flag("--json", eo.json, "Print JSON (aAcc, mIoU, mAcc, per_class)");
   pred->excludes(model);
   gt->excludes(model);
-  eval_seg->callback([] {
+  eval_seg->callback([eval_seg] {
     if (mo.model.empty()) {
       if (eo.pred_dir.empty() || eo.gt_dir.empty()) {
         std::cerr << "bench eval-seg: give --pred and --gt (PNG folders) or --model, --head and --root\n";
@@ -350,7 +367,17 @@ void add_commands(CLI::App& app) {
       if (code) g_exit_code = code;
       return;
     }
-    run_guarded("eval-seg", [] {
+    run_guarded("eval-seg", [eval_seg] {
+      // A segmentation model is scored with its released test settings unless the command line says otherwise.
+      if (const VariantInfo* info = Registry::instance().find(mo.model); info && info->task == "segmentation") {
+        train::TrainOptions recipe;
+        train::apply_recipe(recipe, info->config);
+        const std::string mode = mo.eval.mode;
+        const int64_t limit = mo.eval.limit;
+        mo.eval = recipe.eval;
+        mo.eval.limit = limit;
+        if (eval_seg->count("--mode")) mo.eval.mode = mode;
+      }
       if (!mo_scale.empty()) mo.eval.scale = std::pair<int64_t, int64_t>{mo_scale[0], mo_scale[1]};
       if (!mo_crop.empty()) mo.eval.crop_size = {mo_crop.front(), mo_crop.back()};
       if (!mo_stride.empty()) mo.eval.stride = {mo_stride.front(), mo_stride.back()};
@@ -400,6 +427,65 @@ void add_commands(CLI::App& app) {
                                             torch::Device(prof_device), o);
       if (prof_json) std::cout << profile::to_json(p).dump(2) << "\n";
       else profile::print_table(p, std::cout, 40);
+    });
+  });
+
+  auto* kern = app.add_subcommand("kernels", "The op/kernel profiles a run stored (its `kernels` cells)");
+  static std::string kern_db = "results/bench.db";
+  static int64_t kern_run = -1;
+  static size_t kern_top = 20;
+  static bool kern_json = false;
+  kern->add_option("--db", kern_db, "Results database")->capture_default_str();
+  kern->add_option("--run", kern_run, "Run id (default: the latest)");
+  kern->add_option("--top", kern_top, "Rows shown per cell (0: all)")->capture_default_str();
+  kern->add_flag("--json", kern_json, "Print JSON");
+  kern->callback([] {
+    run_guarded("kernels", [] {
+      if (!std::filesystem::is_regular_file(kern_db)) throw std::invalid_argument(kern_db + ": no such database");
+      const store::Store db(kern_db);
+      const auto run = kern_run >= 0 ? std::optional<int64_t>(kern_run) : db.latest_run();
+      if (!run || !db.run(*run))
+        throw std::invalid_argument(kern_db + ": no run" + (kern_run >= 0 ? " " + std::to_string(kern_run) : ""));
+      nlohmann::json out = nlohmann::json::array();
+      size_t shown = 0;
+      for (const auto& cell : db.cells(*run)) {
+        const auto stored = db.profile(*run, cell.key);
+        if (!stored) continue;
+        ++shown;
+        profile::ProfileRows p;
+        p.tracer = stored->tracer;
+        p.cupti_version = static_cast<uint32_t>(stored->cupti_version);
+        p.dropped_records = static_cast<uint64_t>(stored->dropped_records);
+        p.iterations = static_cast<int>(stored->iterations);
+        for (const auto& r : stored->rows) {
+          profile::ProfileRow row;
+          row.kind = r.kind, row.name = r.name, row.calls = r.calls;
+          row.total_us = r.total_us, row.mean_us = r.mean_us, row.self_us = r.self_us;
+          for (int i = 0; i < 3; ++i) {
+            row.grid[i] = static_cast<int>(r.grid[i]);
+            row.block[i] = static_cast<int>(r.block[i]);
+          }
+          row.registers_per_thread = static_cast<int>(r.registers_per_thread);
+          row.static_shared_bytes = static_cast<int>(r.static_shared_bytes);
+          row.dynamic_shared_bytes = static_cast<int>(r.dynamic_shared_bytes);
+          row.stream = static_cast<uint32_t>(r.stream);
+          p.rows.push_back(std::move(row));
+        }
+        if (kern_json) {
+          auto j = profile::to_json(p);
+          j["sdpa_backend"] = stored->sdpa_backend;  // named from every row, before the measurement's `top`
+          j["model"] = cell.model;
+          j["measurement"] = cell.measurement;
+          j["settings"] = nlohmann::json::parse(cell.settings_json);
+          out.push_back(std::move(j));
+        } else {
+          std::cout << cell.model << " " << cell.measurement << " " << cell.settings_json << "\n";
+          profile::print_table(p, std::cout, kern_top);
+          std::cout << "\n";
+        }
+      }
+      if (kern_json) std::cout << out.dump(2) << "\n";
+      else if (!shown) std::cout << "run " << *run << " has no kernels cells\n";
     });
   });
 

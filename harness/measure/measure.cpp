@@ -3,6 +3,8 @@
 #include "harness/compute/macs.h"
 #include "harness/data/image.h"
 #include "harness/data/imagefolder.h"
+#include "harness/model/registry.h"
+#include "harness/profile/profile.h"
 #include "harness/seg/synth.h"
 #include "harness/train/train.h"
 
@@ -15,7 +17,9 @@
 #include <filesystem>
 #include <condition_variable>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -320,6 +324,9 @@ train::TrainOptions train_options(const Context& ctx) {
   const nlohmann::json t = m.options.value("train", nlohmann::json::object());
   train::TrainOptions o;
   o.task = t.value("task", std::string("head"));
+  // A segmentation model's released recipe first (crop, scales, test mode, optimiser); the suite's settings win.
+  if (const VariantInfo* info = Registry::instance().find(ctx.cell.model->name); info && info->task == "segmentation")
+    train::apply_recipe(o, ctx.model.variant_config());
   o.model = ctx.cell.model->name;
   o.checkpoint = ctx.cell.model->checkpoint;
   o.model_args = ctx.cell.model->args;
@@ -337,6 +344,10 @@ train::TrainOptions train_options(const Context& ctx) {
   o.eval_interval = t.value("eval_interval", o.eval_interval);
   o.checkpoint_interval = t.value("checkpoint_interval", o.checkpoint_interval);
   if (t.contains("work_dir")) o.work_dir = suite::expand_env(t["work_dir"].get<std::string>(), "train.work_dir");
+  o.head_lr_mult = t.value("head_lr_mult", o.head_lr_mult);
+  o.warmup_iters = t.value("warmup_iters", o.warmup_iters);
+  o.power = t.value("power", o.power);
+  o.clip_grad = t.value("clip_grad", o.clip_grad);
   o.pipeline.crop_size = pair_option(t, "crop", o.pipeline.crop_size);
   const auto scale = pair_option(t, "scale", {o.pipeline.scale.first, o.pipeline.scale.second});
   o.pipeline.scale = {scale[0], scale[1]};
@@ -345,15 +356,20 @@ train::TrainOptions train_options(const Context& ctx) {
   return o;
 }
 
+// The test settings of a miou/train entry on top of the trained ones (a segmentation model's recipe included).
 train::EvalOptions eval_options(const nlohmann::json& options, const train::TrainOptions& trained) {
-  train::EvalOptions e;
+  train::EvalOptions e = trained.eval;
   e.mode = options.value("mode", e.mode);
   // The test Resize scale is the training scale (mmseg configs share one img_scale).
   const auto scale = pair_option(options, "scale", {trained.pipeline.scale.first, trained.pipeline.scale.second});
   e.scale = std::pair<int64_t, int64_t>{scale[0], scale[1]};
   e.crop_size = pair_option(options, "crop", trained.pipeline.crop_size);
-  const int64_t default_stride = e.crop_size[0] * 2 / 3;  // 512 -> 341, as mmseg's ViT configs
-  e.stride = pair_option(options, "stride", {default_stride, e.crop_size[1] * 2 / 3});
+  // The trained stride goes with the trained window (a recipe's); another window gets 2/3 of it (512 -> 341, as
+  // mmseg's ViT configs).
+  const bool same_window = !options.contains("crop") && e.crop_size == trained.eval.crop_size;
+  e.stride = pair_option(options, "stride",
+                         same_window ? trained.eval.stride
+                                     : std::array<int64_t, 2>{e.crop_size[0] * 2 / 3, e.crop_size[1] * 2 / 3});
   e.limit = options.value("limit", int64_t{0});
   return e;
 }
@@ -364,7 +380,8 @@ std::string eval_convention(const train::EvalOptions& e) {
   const std::string slide =
       e.mode == "slide" ? fmt_pair(e.crop_size[0], e.stride[0], "/") : std::string();
   const std::string resize = e.scale ? ", resize " + fmt_pair(e.scale->first, e.scale->second, "x") : std::string();
-  return e.mode + (slide.empty() ? "" : " ") + slide + resize;
+  const std::string min_size = e.min_size > 0 ? ", min " + std::to_string(e.min_size) : std::string();
+  return e.mode + (slide.empty() ? "" : " ") + slide + resize + min_size;
 }
 
 std::vector<Result> iou_results(const seg::IoUResult& r, const std::string& convention) {
@@ -379,14 +396,26 @@ std::vector<Result> segmentation(Context& ctx) {
   prepare_synthetic_ade20k(ds);
   train::TrainOptions o = train_options(ctx);
   o.eval = eval_options(m.options, o);
-  if (m.options.contains("head")) {
+  const VariantInfo* info = Registry::instance().find(ctx.cell.model->name);
+  const bool segmentor = info && info->task == "segmentation";
+  if (m.options.contains("head") || (segmentor && !m.options.contains("train"))) {
     const seg::SegDataset val = train::open_seg_dataset(ds.kind, ds.root, false, ds.num_classes);
-    layers::LinearSegHeadOptions head;
-    head.num_classes = val.num_classes;
-    // The runner owns the backbone; the segmentation model borrows it.
-    ModelPtr backbone(ModelPtr(), &ctx.model);
-    seg::SegmentationModel model(backbone, head);
-    train::load_segmentation_checkpoint(*model, suite::expand_env(m.options["head"].get<std::string>(), "head"));
+    // The runner owns the model; the segmentation model borrows it.
+    ModelPtr borrowed(ModelPtr(), &ctx.model);
+    seg::SegmentationModel model{nullptr};
+    if (segmentor) {
+      if (ctx.model.variant_config().num_classes != val.num_classes)
+        throw std::runtime_error("model '" + ctx.cell.model->label + "' predicts " +
+                                 std::to_string(ctx.model.variant_config().num_classes) + " classes, " + val.name +
+                                 " has " + std::to_string(val.num_classes) + " (set num_classes on the model)");
+      model = seg::SegmentationModel(borrowed);
+    } else {
+      layers::LinearSegHeadOptions head;
+      head.num_classes = val.num_classes;
+      model = seg::SegmentationModel(borrowed, head);
+    }
+    if (m.options.contains("head"))
+      train::load_segmentation_checkpoint(*model, suite::expand_env(m.options["head"].get<std::string>(), "head"));
     model->to(ctx.device);
     return iou_results(train::evaluate(*model, val, o.eval, ctx.progress).compute(), eval_convention(o.eval));
   }
@@ -398,6 +427,71 @@ std::vector<Result> segmentation(Context& ctx) {
   auto out = iou_results(r.val, eval_convention(o.eval) + ", " + std::to_string(o.iterations) + " it bs" +
                                     std::to_string(o.batch_size) + " crop " + std::to_string(o.pipeline.crop_size[0]));
   out.push_back({"train_time", r.seconds, "s", o.task});
+  return out;
+}
+
+// The rows of a profile as the store keeps them: the `top` largest of each kind (0: all), in the profile's order.
+store::Profile stored_profile(const profile::ProfileRows& p, int64_t warmup, int64_t top) {
+  store::Profile out;
+  out.tracer = p.tracer;
+  out.cupti_version = p.cupti_version;
+  out.dropped_records = static_cast<int64_t>(p.dropped_records);
+  out.warmup = warmup;
+  out.iterations = p.iterations;
+  out.total_rows = static_cast<int64_t>(p.rows.size());
+  out.sdpa_backend = profile::sdpa_backend(p).name;
+  std::map<std::string, int64_t> kept;
+  for (const auto& r : p.rows) {
+    if (top > 0 && kept[r.kind] >= top) continue;
+    kept[r.kind] += 1;
+    store::ProfileRow row;
+    row.kind = r.kind, row.name = r.name, row.calls = r.calls;
+    row.total_us = r.total_us, row.mean_us = r.mean_us, row.self_us = r.self_us;
+    row.grid = {r.grid[0], r.grid[1], r.grid[2]};
+    row.block = {r.block[0], r.block[1], r.block[2]};
+    row.registers_per_thread = r.registers_per_thread;
+    row.static_shared_bytes = r.static_shared_bytes, row.dynamic_shared_bytes = r.dynamic_shared_bytes;
+    row.stream = r.stream;
+    out.rows.push_back(std::move(row));
+  }
+  return out;
+}
+
+// `kernels`: the per-kernel (CUDA, CUPTI) or per-op (CPU, RecordFunction) profile of the cell's forward on random
+// input. The rows go to the store with the cell; the results sum them per forward, over every row (before `top`).
+std::vector<Result> kernels(Context& ctx) {
+  if (ctx.device.is_cuda() && !profile::cupti_available())
+    throw std::runtime_error("kernels on cuda needs CUPTI, which this build lacks (it needs a CUDA LibTorch and "
+                             "CUPTI when configured); profile on the cpu instead");
+  profile::ProfileOptions o;
+  o.warmup = ctx.cell.settings.value("warmup", 1);
+  o.iterations = ctx.cell.settings.value("iterations", 1);
+  profile::ProfileRows p;
+  {
+    // Autocast reaches the profiled forwards: the precision decides which SDPA backend runs.
+    Precision precision(ctx.precision, ctx.device);
+    p = profile::profile_model(ctx.model, random_batch(ctx), ctx.device, o);
+  }
+  const bool cuda = p.tracer == "cupti";
+  const std::string kind = cuda ? "kernel" : "op";
+  double time_us = 0;
+  int64_t calls = 0;
+  std::set<std::string> names;
+  for (const auto& r : p.rows) {
+    if (r.kind != kind) continue;
+    time_us += cuda ? r.total_us : r.self_us;  // op self times add up to the traced time without double counting
+    calls += r.calls;
+    names.insert(r.name);
+  }
+  const double forwards = std::max(1, p.iterations);
+  std::vector<Result> out{
+      {"traced_time", time_us / forwards / 1000.0, "ms",
+       cuda ? "kernel GPU time, per forward" : "op self time, per forward"},
+      {cuda ? "distinct_kernels" : "distinct_ops", static_cast<double>(names.size()), "count", p.tracer},
+      {cuda ? "kernel_launches" : "op_calls", calls / forwards, "count", "per forward"}};
+  if (const auto sdpa = profile::sdpa_backend(p); !sdpa.name.empty())
+    out.push_back({"sdpa_time", sdpa.total_us / forwards / 1000.0, "ms", sdpa.name});
+  ctx.profile = stored_profile(p, o.warmup, ctx.cell.measurement->options.value("top", int64_t{0}));
   return out;
 }
 
@@ -470,6 +564,7 @@ std::vector<Result> run(Context& ctx) {
   if (kind == "memory") return memory(ctx);
   if (kind == "accuracy") return accuracy(ctx);
   if (kind == "miou" || kind == "train") return segmentation(ctx);
+  if (kind == "kernels") return kernels(ctx);
   throw std::invalid_argument("unknown measurement kind '" + kind + "'");
 }
 

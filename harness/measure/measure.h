@@ -7,6 +7,7 @@
 #include "harness/suite/suite.h"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,7 @@ struct Context {
   int repeats = 20;
   std::function<void(double)> progress;  // fraction of the cell done
   std::vector<store::CurvePoint> curves;  // out: training curves of the `train`/`miou` kinds, stored with the cell
+  std::optional<store::Profile> profile;  // out: op/kernel rows of the `kernels` kind, stored with the cell
 };
 
 // Runs the measurement kind of the cell and returns its results (metric, value, unit, convention).

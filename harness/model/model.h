@@ -6,11 +6,27 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace locbench {
+
+// A segmentation variant's released recipe (its mmseg config): the keep-ratio Resize of training and test, the
+// training crop (= VariantConfig::input_size) and the test mode. Zero sizes are unset.
+struct SegRecipe {
+  std::array<int64_t, 2> scale{0, 0};   // Resize img_scale (W, H) of the train and test pipelines
+  int64_t min_size = 0;                 // test Resize min_size: the short side is at least this
+  std::array<int64_t, 2> stride{0, 0};  // slide inference stride (h, w) with the crop as window; 0: whole
+  // The optimiser of the released configs (AdamW, poly schedule with linear warm-up, gradient clipping); mmcv
+  // paramwise custom_keys: parameters named with "head" get head_lr_mult, then "norm" or "ln" no weight decay.
+  double lr = 0, weight_decay = 0;
+  double head_lr_mult = 10;
+  int64_t warmup_iters = 1500;
+  double warmup_ratio = 1e-6, power = 1.0;
+  double clip_grad = 35;
+};
 
 // What timm calls a pretrained_cfg: how a variant expects its input.
 struct VariantConfig {
@@ -21,6 +37,7 @@ struct VariantConfig {
   std::string interpolation = "bicubic";
   int64_t patch_size = 16;  // stride of the dense features
   int64_t num_classes = 1000;
+  std::optional<SegRecipe> seg;  // segmentation variants whose recipe is known
 };
 
 // Overrides applied when a variant is built (timm's create_model kwargs).
@@ -46,6 +63,13 @@ class Model : public torch::nn::Module {
   virtual int64_t feature_stride() const = 0;
   // Keys an official checkpoint may carry that the model derives itself (accepted and ignored on load).
   virtual bool ignores_checkpoint_key(const std::string& /*key*/) const { return false; }
+  // Segmentation models (registry task "segmentation", forward = class scores (B, K, H, W) at the input size) that
+  // carry their own training loss: its weighted terms for normalised images and labels (B, H, W) int64 with 255
+  // ignored, in training mode. Empty for a model without one.
+  virtual std::map<std::string, torch::Tensor> segmentation_loss(const torch::Tensor& /*images*/,
+                                                                 const torch::Tensor& /*labels*/) {
+    return {};
+  }
 
   const VariantConfig& variant_config() const { return config_; }
   void set_variant_config(VariantConfig config) { config_ = std::move(config); }

@@ -24,10 +24,12 @@ void check(CUptiResult result, const char* what) {
   if (result == CUPTI_SUCCESS) return;
   const char* message = nullptr;
   cuptiGetResultString(result, &message);
-  throw std::runtime_error(std::string("CUPTI: ") + what + " failed: " + (message ? message : "unknown error") +
-                           (result == CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED
-                                ? " (another profiler such as Kineto, nsys or ncu holds CUPTI)"
-                                : ""));
+  const char* hint = result == CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED
+                         ? " (another profiler such as Kineto, nsys or ncu holds CUPTI)"
+                     : result == CUPTI_ERROR_INSUFFICIENT_PRIVILEGES
+                         ? " (the driver restricts profiling to admin users: NVreg_RestrictProfilingToAdminUsers=0)"
+                         : "";
+  throw std::runtime_error(std::string("CUPTI: ") + what + " failed: " + (message ? message : "unknown error") + hint);
 }
 
 // Kernels with the same name and launch configuration share a row.

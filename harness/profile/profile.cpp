@@ -5,7 +5,10 @@
 #include "harness/profile/cupti_tracer.h"
 #endif
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <map>
 #include <ostream>
 #include <stdexcept>
 
@@ -36,6 +39,64 @@ ProfileRows profile_model(Model& model, const torch::Tensor& input, const torch:
 #endif
 }
 
+namespace {
+
+// The backend one row belongs to: a fused one, "math", "softmax" (a softmax outside any SDPA op) or "".
+std::string backend_of(const ProfileRow& row) {
+  std::string name = row.name;
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  auto has = [&](const char* part) { return name.find(part) != std::string::npos; };
+  if (row.kind == "op") {
+    // aten::scaled_dot_product_attention itself only dispatches; the backend is the op it calls.
+    if (!has("scaled_dot_product")) return has("softmax") ? "softmax" : "";
+    if (has("cudnn")) return "cudnn";
+    if (has("flash")) return "flash";  // also the CPU flash kernel, _scaled_dot_product_flash_attention_for_cpu
+    if (has("efficient")) return "efficient";
+    if (has("math")) return "math";
+    return "";
+  }
+  if (row.kind != "kernel") return "";
+  // cuDNN's SDPA kernels are named cudnn_generated_..._sdpa_..._flash_fprop_...: test them before flash.
+  if (has("cudnn") && (has("sdpa") || has("fmha") || has("flash"))) return "cudnn";
+  if (has("flash_fwd") || has("flashattn") || has("flash_attn")) return "flash";
+  if (has("fmha_cutlass") || has("memeffattention") || has("attentionkernel")) return "efficient";
+  if (has("softmax")) return "softmax";
+  return "";
+}
+
+}  // namespace
+
+SdpaBackend sdpa_backend(const ProfileRows& profile) {
+  std::map<std::string, SdpaBackend> seen;
+  for (const auto& row : profile.rows) {
+    const std::string backend = backend_of(row);
+    if (backend.empty()) continue;
+    auto& b = seen[backend];
+    b.total_us += row.total_us;
+    b.calls += row.calls;
+  }
+  std::vector<std::pair<std::string, SdpaBackend>> fused;
+  for (const auto& [name, b] : seen)
+    if (name != "math" && name != "softmax") fused.emplace_back(name, b);
+  std::sort(fused.begin(), fused.end(),
+            [](const auto& a, const auto& b) { return a.second.total_us > b.second.total_us; });
+  SdpaBackend out;
+  for (const auto& [name, b] : fused) {
+    out.name += (out.name.empty() ? "" : "+") + name;
+    out.total_us += b.total_us;
+    out.calls += b.calls;
+  }
+  if (!out.name.empty()) return out;
+  // No fused kernel: SDPA's math op when the op profile has it, else the softmax of attention written out.
+  for (const char* name : {"math", "softmax"})
+    if (seen.count(name)) {
+      out = seen[name];
+      out.name = "math";
+      return out;
+    }
+  return out;
+}
+
 nlohmann::json to_json(const ProfileRows& profile) {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& r : profile.rows) {
@@ -52,7 +113,8 @@ nlohmann::json to_json(const ProfileRows& profile) {
     rows.push_back(std::move(row));
   }
   return {{"tracer", profile.tracer}, {"cupti_version", profile.cupti_version},
-          {"dropped_records", profile.dropped_records}, {"iterations", profile.iterations}, {"rows", rows}};
+          {"dropped_records", profile.dropped_records}, {"iterations", profile.iterations},
+          {"sdpa_backend", sdpa_backend(profile).name}, {"rows", rows}};
 }
 
 void print_table(const ProfileRows& profile, std::ostream& out, size_t limit) {
@@ -60,6 +122,7 @@ void print_table(const ProfileRows& profile, std::ostream& out, size_t limit) {
   out << "tracer: " << profile.tracer << ", forwards: " << profile.iterations;
   if (profile.cupti_version) out << ", CUPTI API " << profile.cupti_version;
   if (profile.dropped_records) out << ", DROPPED RECORDS: " << profile.dropped_records;
+  if (const auto sdpa = sdpa_backend(profile); !sdpa.name.empty()) out << ", SDPA backend: " << sdpa.name;
   out << "\n";
   std::snprintf(line, sizeof line, "%-8s %-60s %8s %12s %12s %10s  %s\n", "kind", "name", "calls", "total_us",
                 "self_us", "mean_us", "launch");

@@ -54,6 +54,16 @@ ProfileRows profile_ops(const std::function<void()>& fn, const ProfileOptions& o
 // True when this build can trace kernels with CUPTI.
 bool cupti_available();
 
+// Which scaled-dot-product-attention backend a profile shows, named from its kernel names (CUPTI) or ATen op names
+// (RecordFunction): flash, efficient, cudnn, or math when attention ran without a fused kernel (SDPA's math
+// backend, or attention written out with a softmax). Several fused backends are joined by '+', most time first.
+struct SdpaBackend {
+  std::string name;     // empty when no attention was seen
+  double total_us = 0;  // rows that name it; math from kernels: its softmax kernels only (its GEMMs are anonymous)
+  int64_t calls = 0;
+};
+SdpaBackend sdpa_backend(const ProfileRows& profile);
+
 nlohmann::json to_json(const ProfileRows& profile);
 // A fixed-width table, at most `limit` rows (0: all).
 void print_table(const ProfileRows& profile, std::ostream& out, size_t limit = 0);

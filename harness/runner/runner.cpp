@@ -284,6 +284,7 @@ int run_suite(const RunOptions& o) {
       ctx.progress = [&](double f) { progress.update(f); };
       record.results = measure::run(ctx);
       record.curves = std::move(ctx.curves);
+      record.profile = std::move(ctx.profile);
       record.passed = true;
     } catch (const std::exception& e) {
       std::string msg = e.what();

@@ -89,8 +89,20 @@ SegDataset coco_stuff164k(const std::string& root, const std::string& split) {
   return dataset;
 }
 
-SegDataset pascal_context_59(const std::string& root, const std::string& split) {
-  const std::string name = "PASCAL-Context-59";
+SegDataset coco_stuff10k(const std::string& root, const std::string& split) {
+  SegDataset dataset = folder_pair_dataset(
+      "COCO-Stuff-10k", root, split, "_labelTrainIds.png",
+      " (expected the coco_stuff10k layout: images/{train2014,test2014}, annotations/{train2014,test2014} with "
+      "*_labelTrainIds.png from mmseg's tools/dataset_converters/coco_stuff10k.py)");
+  dataset.num_classes = 171;
+  dataset.reduce_zero_label = true;
+  return dataset;
+}
+
+namespace {
+
+SegDataset pascal_context(const std::string& root, const std::string& split, bool with_background) {
+  const std::string name = with_background ? "PASCAL-Context-60" : "PASCAL-Context-59";
   const std::string hint = " (expected VOCdevkit/VOC2010 with JPEGImages, SegmentationClassContext and "
                            "ImageSets/SegmentationContext)";
   const fs::path img_dir = fs::path(root) / "JPEGImages";
@@ -100,7 +112,7 @@ SegDataset pascal_context_59(const std::string& root, const std::string& split) 
   require_dir(name, ann_dir, hint);
   std::ifstream list(split_file);
   if (!list) throw data::DataError(name + ": split file not found: " + split_file.string() + hint);
-  SegDataset dataset{name, root, split, 59, true, {}};
+  SegDataset dataset{name, root, split, with_background ? 60 : 59, !with_background, {}};
   std::string line;
   while (std::getline(list, line)) {
     line.erase(line.find_last_not_of(" \t\r\n") + 1);
@@ -118,6 +130,16 @@ SegDataset pascal_context_59(const std::string& root, const std::string& split) 
   std::sort(dataset.samples.begin(), dataset.samples.end(),
             [](const SegSample& a, const SegSample& b) { return a.stem < b.stem; });
   return dataset;
+}
+
+}  // namespace
+
+SegDataset pascal_context_59(const std::string& root, const std::string& split) {
+  return pascal_context(root, split, false);
+}
+
+SegDataset pascal_context_60(const std::string& root, const std::string& split) {
+  return pascal_context(root, split, true);
 }
 
 data::Image load_seg_map(const std::string& path, bool reduce_zero, int width, int height) {

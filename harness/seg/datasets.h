@@ -18,7 +18,7 @@ struct SegSample {
 };
 
 struct SegDataset {
-  std::string name;         // "ADE20K", "PASCAL-Context-59", "COCO-Stuff-164k"
+  std::string name;         // "ADE20K", "PASCAL-Context-59", "COCO-Stuff-164k", ...
   std::string root;
   std::string split;        // the folder / list name used, e.g. "validation", "val", "val2017"
   int64_t num_classes = 0;
@@ -33,6 +33,14 @@ SegDataset ade20k(const std::string& root, const std::string& split = "validatio
 // VOCdevkit/VOC2010: ImageSets/SegmentationContext/<split>.txt lists stems of JPEGImages/<stem>.jpg and
 // SegmentationClassContext/<stem>.png; split "train" or "val"; 59 classes, reduce_zero_label.
 SegDataset pascal_context_59(const std::string& root, const std::string& split = "val");
+
+// PASCAL-Context with background (mmseg PascalContextDataset): the same files, 60 classes, label 0 = background
+// kept (no reduce_zero_label), as SegViT's released PASCAL-Context config trains.
+SegDataset pascal_context_60(const std::string& root, const std::string& split = "val");
+
+// COCO-Stuff-10k: images/<split>/*.jpg with annotations/<split>/<stem>_labelTrainIds.png; split "train2014" or
+// "test2014"; 171 classes, reduce_zero_label (mmseg's coco-stuff10k config).
+SegDataset coco_stuff10k(const std::string& root, const std::string& split = "test2014");
 
 // COCO-Stuff-164k: images/<split>/*.jpg with annotations/<split>/<stem>_labelTrainIds.png; split "train2017" or
 // "val2017"; 171 classes, labels already train ids (no reduce).

@@ -32,8 +32,26 @@ SegmentationModelImpl::SegmentationModelImpl(ModelPtr backbone_model, layers::Li
   decode_head = register_module("decode_head", layers::LinearSegHead(head));
 }
 
+SegmentationModelImpl::SegmentationModelImpl(ModelPtr segmentor_model) : segmentor(std::move(segmentor_model)) {
+  if (!segmentor) throw std::invalid_argument("SegmentationModel: segmentation model is null");
+  for (const auto& child : segmentor->named_children()) register_module(child.key(), child.value());
+  for (const auto& p : segmentor->named_parameters(/*recurse=*/false)) register_parameter(p.key(), p.value());
+  for (const auto& b : segmentor->named_buffers(/*recurse=*/false)) register_buffer(b.key(), b.value());
+}
+
+void SegmentationModelImpl::train(bool on) {
+  torch::nn::Module::train(on);
+  if (segmentor) segmentor->train(on);
+}
+
 torch::Tensor SegmentationModelImpl::forward(const torch::Tensor& images) {
   const std::array<int64_t, 2> size{images.size(2), images.size(3)};
+  if (segmentor) {
+    // mmseg pads to the patch size inside the patch embedding; the scores are cut back to the input.
+    const torch::Tensor padded = pad_to_multiple(images, segmentor->feature_stride());
+    auto scores = segmentor->forward(padded);
+    return scores.slice(2, 0, size[0]).slice(3, 0, size[1]);
+  }
   const torch::Tensor padded = pad_to_multiple(images, backbone->feature_stride());
   return decode_head->forward(backbone->forward_dense(padded), size);
 }
@@ -59,10 +77,10 @@ torch::Tensor normalize(const torch::Tensor& image, const Normalization& norm) {
 }
 
 torch::Tensor preprocess(const data::Image& image, const std::optional<std::pair<int64_t, int64_t>>& scale,
-                         const Normalization& norm) {
+                         const Normalization& norm, int64_t min_size) {
   torch::Tensor x = image_to_tensor(image);
   if (scale) {
-    const auto [h, w] = rescale_size(image.height, image.width, *scale);
+    const auto [h, w] = rescale_size(image.height, image.width, *scale, min_size);
     x = resize_image(x, h, w);
   }
   return normalize(x, norm);
@@ -109,14 +127,14 @@ torch::Tensor slide_logits(const EncodeDecode& encode_decode, const torch::Tenso
 torch::Tensor whole_inference(SegmentationModelImpl& model, const data::Image& image,
                               const WholeInferenceOptions& options) {
   torch::InferenceMode guard;
-  const torch::Tensor x = preprocess(image, options.scale, options.norm).to(device_of(model));
+  const torch::Tensor x = preprocess(image, options.scale, options.norm, options.min_size).to(device_of(model));
   return resize_logits(model.forward(x), {image.height, image.width});
 }
 
 torch::Tensor slide_inference(SegmentationModelImpl& model, const data::Image& image,
                               const SlideInferenceOptions& options) {
   torch::InferenceMode guard;
-  const torch::Tensor x = preprocess(image, options.scale, options.norm).to(device_of(model));
+  const torch::Tensor x = preprocess(image, options.scale, options.norm, options.min_size).to(device_of(model));
   const EncodeDecode encode_decode = [&model](const torch::Tensor& crops) { return model.forward(crops); };
   const torch::Tensor logits = slide_logits(encode_decode, x, options.crop_size, options.stride, options.max_batch);
   return resize_logits(logits, {image.height, image.width});

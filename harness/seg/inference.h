@@ -26,16 +26,23 @@ struct Normalization {
 };
 
 // Backbone (dense features of a locbench::Model) + decode head; keys backbone.*, decode_head.* as in mmseg.
+// Or a whole segmentation model (registry task "segmentation", e.g. SegViT) whose forward gives the class scores:
+// its own submodules are registered here by name, so the keys stay its own (backbone.*, decode_head.*).
 // Link locbench_methods as well (the head lives there).
 class SegmentationModelImpl : public torch::nn::Module {
  public:
   // head.in_channels is taken from backbone->num_features().
   SegmentationModelImpl(ModelPtr backbone, layers::LinearSegHeadOptions head);
+  explicit SegmentationModelImpl(ModelPtr segmentor);
   // encode_decode: normalised images (B, 3, H, W) -> logits (B, K, H, W).
   torch::Tensor forward(const torch::Tensor& images);
-  int64_t num_classes() const { return decode_head->options().num_classes; }
+  void train(bool on = true) override;  // also the segmentation model's own mode
+  int64_t num_classes() const {
+    return segmentor ? segmentor->variant_config().num_classes : decode_head->options().num_classes;
+  }
 
-  ModelPtr backbone;
+  ModelPtr backbone;   // null for a whole segmentation model
+  ModelPtr segmentor;  // null for backbone + head
   layers::LinearSegHead decode_head{nullptr};
 };
 TORCH_MODULE(SegmentationModel);
@@ -44,11 +51,13 @@ using EncodeDecode = std::function<torch::Tensor(const torch::Tensor&)>;
 
 struct WholeInferenceOptions {
   std::optional<std::pair<int64_t, int64_t>> scale{{2048, 512}};  // keep-ratio Resize scale; none = no resize
+  int64_t min_size = 0;                                            // Resize min_size (rescale_size)
   Normalization norm;
 };
 
 struct SlideInferenceOptions {
   std::optional<std::pair<int64_t, int64_t>> scale{{2048, 512}};
+  int64_t min_size = 0;
   std::array<int64_t, 2> crop_size{512, 512};  // (h, w)
   std::array<int64_t, 2> stride{341, 341};     // (h, w)
   int64_t max_batch = 0;                       // windows per forward; 0 = all windows of the image at once
@@ -64,7 +73,7 @@ torch::Tensor resize_image(const torch::Tensor& image, int64_t height, int64_t w
 torch::Tensor normalize(const torch::Tensor& image, const Normalization& norm);
 // The network input for an image: keep-ratio resize (when scale is set) then normalisation: (1, 3, h, w).
 torch::Tensor preprocess(const data::Image& image, const std::optional<std::pair<int64_t, int64_t>>& scale,
-                         const Normalization& norm);
+                         const Normalization& norm, int64_t min_size = 0);
 // Zero-pads right/bottom to multiples of `divisor`.
 torch::Tensor pad_to_multiple(const torch::Tensor& images, int64_t divisor);
 // Bilinear (align_corners=False) resize of logits (B, K, h, w) to `size`.

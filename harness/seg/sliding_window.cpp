@@ -29,10 +29,17 @@ SlideGrid slide_grid(int64_t height, int64_t width, int64_t h_crop, int64_t w_cr
   return grid;
 }
 
-std::pair<int64_t, int64_t> rescale_size(int64_t height, int64_t width, std::pair<int64_t, int64_t> scale) {
+std::pair<int64_t, int64_t> rescale_size(int64_t height, int64_t width, std::pair<int64_t, int64_t> scale,
+                                         int64_t min_size) {
   if (height < 1 || width < 1) throw std::invalid_argument("rescale_size: image size must be positive");
-  const double max_long_edge = static_cast<double>(std::max(scale.first, scale.second));
-  const double max_short_edge = static_cast<double>(std::min(scale.first, scale.second));
+  double max_long_edge = static_cast<double>(std::max(scale.first, scale.second));
+  double max_short_edge = static_cast<double>(std::min(scale.first, scale.second));
+  if (min_size > 0) {
+    // Resize._resize_img: scale = (new_short * long / short, new_short) in image order, then imrescale.
+    const double new_short = std::max(max_short_edge, static_cast<double>(min_size));
+    max_short_edge = new_short;
+    max_long_edge = new_short * std::max(height, width) / std::min(height, width);
+  }
   const double factor = std::min(max_long_edge / static_cast<double>(std::max(height, width)),
                                  max_short_edge / static_cast<double>(std::min(height, width)));
   return {static_cast<int64_t>(static_cast<double>(height) * factor + 0.5),

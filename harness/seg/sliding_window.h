@@ -28,6 +28,9 @@ SlideGrid slide_grid(int64_t height, int64_t width, int64_t h_crop, int64_t w_cr
 
 // mmcv.rescale_size for Resize(scale=(long, short), keep_ratio=True): the factor
 // min(max(scale) / max(h, w), min(scale) / min(h, w)), sizes int(x * factor + 0.5). Returns (new_h, new_w).
-std::pair<int64_t, int64_t> rescale_size(int64_t height, int64_t width, std::pair<int64_t, int64_t> scale);
+// With min_size > 0 (mmseg 0.x Resize min_size, used by SegViT's COCO-Stuff-10K and PASCAL-Context test configs)
+// the short side becomes max(min(scale), min_size) and the long side follows the aspect ratio, unbounded.
+std::pair<int64_t, int64_t> rescale_size(int64_t height, int64_t width, std::pair<int64_t, int64_t> scale,
+                                         int64_t min_size = 0);
 
 }  // namespace locbench::seg

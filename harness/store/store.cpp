@@ -66,6 +66,36 @@ const std::vector<std::string>& migrations() {
           value REAL);
         CREATE INDEX curves_cell_id ON curves(cell_id);
       )sql",
+      // 3: op- and kernel-level profiles of a cell (the `kernels` measurement): how it was traced, and its rows.
+      R"sql(
+        CREATE TABLE profiles(
+          cell_id INTEGER PRIMARY KEY REFERENCES cells(id) ON DELETE CASCADE,
+          run_id INTEGER NOT NULL,
+          tracer TEXT NOT NULL,
+          cupti_version INTEGER,
+          dropped_records INTEGER NOT NULL,
+          warmup INTEGER NOT NULL,
+          iterations INTEGER NOT NULL,
+          total_rows INTEGER NOT NULL,
+          sdpa_backend TEXT);
+        CREATE TABLE profile_rows(
+          id INTEGER PRIMARY KEY,
+          cell_id INTEGER NOT NULL REFERENCES cells(id) ON DELETE CASCADE,
+          run_id INTEGER NOT NULL,
+          tracer TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          name TEXT NOT NULL,
+          calls INTEGER NOT NULL,
+          total_us REAL, mean_us REAL, self_us REAL,
+          grid_x INTEGER, grid_y INTEGER, grid_z INTEGER,
+          block_x INTEGER, block_y INTEGER, block_z INTEGER,
+          registers_per_thread INTEGER,
+          static_shared_bytes INTEGER,
+          dynamic_shared_bytes INTEGER,
+          stream INTEGER);
+        CREATE INDEX profiles_run_id ON profiles(run_id);
+        CREATE INDEX profile_rows_cell_id ON profile_rows(cell_id);
+      )sql",
   };
   return steps;
 }
@@ -324,7 +354,66 @@ void Store::record_cell(int64_t run_id, const Cell& cell) {
     curve.step("recording curve '" + p.series + "' of " + where);
     curve.reset();
   }
+  if (cell.profile) record_profile(cell_id, run_id, *cell.profile, where);
   tx.commit();
+}
+
+void Store::record_profile(int64_t cell_id, int64_t run_id, const Profile& p, const std::string& where) {
+  Statement meta(db_, path_,
+                 "INSERT INTO profiles(cell_id, run_id, tracer, cupti_version, dropped_records, warmup, iterations,"
+                 " total_rows, sdpa_backend) VALUES(?,?,?,?,?,?,?,?,?)");
+  meta.bind(1, cell_id).bind(2, run_id).bind(3, p.tracer);
+  meta.bind(4, p.cupti_version ? std::optional<int64_t>(p.cupti_version) : std::nullopt);
+  meta.bind(5, p.dropped_records).bind(6, p.warmup).bind(7, p.iterations).bind(8, p.total_rows);
+  meta.bind_or_null(9, p.sdpa_backend).step("recording the profile of " + where);
+  Statement row(db_, path_,
+                "INSERT INTO profile_rows(cell_id, run_id, tracer, kind, name, calls, total_us, mean_us, self_us,"
+                " grid_x, grid_y, grid_z, block_x, block_y, block_z, registers_per_thread, static_shared_bytes,"
+                " dynamic_shared_bytes, stream) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  for (const auto& r : p.rows) {
+    row.bind(1, cell_id).bind(2, run_id).bind(3, p.tracer).bind(4, r.kind).bind(5, r.name).bind(6, r.calls);
+    row.bind(7, r.total_us).bind(8, r.mean_us).bind(9, r.self_us);
+    const int64_t launch[] = {r.grid[0], r.grid[1], r.grid[2], r.block[0], r.block[1], r.block[2],
+                              r.registers_per_thread, r.static_shared_bytes, r.dynamic_shared_bytes, r.stream};
+    // Launch columns belong to kernels; an op or API row leaves them NULL rather than a misleading 0.
+    for (int i = 0; i < 10; ++i) {
+      if (r.kind == "kernel") row.bind(10 + i, launch[i]);
+      else row.bind_null(10 + i);
+    }
+    row.step("recording profile row '" + r.name + "' of " + where);
+    row.reset();
+  }
+}
+
+std::optional<Profile> Store::profile(int64_t run_id, const std::string& cell_key) const {
+  const std::string what = "reading the profile of cell '" + cell_key + "'";
+  Transaction snapshot(db_, path_, /*write=*/false);  // metadata and rows from one consistent state
+  Statement meta(db_, path_,
+                 "SELECT p.cell_id, p.tracer, p.cupti_version, p.dropped_records, p.warmup, p.iterations,"
+                 " p.total_rows, p.sdpa_backend FROM profiles p JOIN cells c ON c.id = p.cell_id"
+                 " WHERE c.run_id=? AND c.cell_key=?");
+  if (!meta.bind(1, run_id).bind(2, cell_key).step(what)) return std::nullopt;
+  Profile p;
+  const int64_t cell_id = meta.int64(0);
+  p.tracer = meta.text(1), p.cupti_version = meta.int64(2), p.dropped_records = meta.int64(3);
+  p.warmup = meta.int64(4), p.iterations = meta.int64(5), p.total_rows = meta.int64(6), p.sdpa_backend = meta.text(7);
+  Statement st(db_, path_,
+               "SELECT kind, name, calls, total_us, mean_us, self_us, grid_x, grid_y, grid_z, block_x, block_y,"
+               " block_z, registers_per_thread, static_shared_bytes, dynamic_shared_bytes, stream"
+               " FROM profile_rows WHERE cell_id=? ORDER BY id");
+  st.bind(1, cell_id);
+  while (st.step(what)) {
+    ProfileRow r;
+    r.kind = st.text(0), r.name = st.text(1), r.calls = st.int64(2);
+    r.total_us = st.real(3), r.mean_us = st.real(4), r.self_us = st.real(5);
+    r.grid = {st.int64(6), st.int64(7), st.int64(8)};
+    r.block = {st.int64(9), st.int64(10), st.int64(11)};
+    r.registers_per_thread = st.int64(12), r.static_shared_bytes = st.int64(13);
+    r.dynamic_shared_bytes = st.int64(14), r.stream = st.int64(15);
+    p.rows.push_back(std::move(r));
+  }
+  snapshot.commit();
+  return p;
 }
 
 std::vector<CurvePoint> Store::curves(int64_t run_id, const std::string& cell_key) const {

@@ -2,6 +2,7 @@
 // Torch-free on purpose (the report reads it without LibTorch). Schema: harness/store/SCHEMA.md.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -50,6 +51,28 @@ struct CurvePoint {
   double value = 0.0;
 };
 
+// One line of an op- or kernel-level profile (schema version 3): an ATen op ("op"), a GPU kernel ("kernel") or a
+// CUDA runtime/driver API call ("runtime", "driver"), summed over the profiled forwards.
+struct ProfileRow {
+  std::string kind, name;
+  int64_t calls = 0;
+  double total_us = 0, mean_us = 0, self_us = 0;
+  // Kernels only (NULL in the database for other kinds): launch configuration as CUPTI reports it.
+  std::array<int64_t, 3> grid{0, 0, 0}, block{0, 0, 0};
+  int64_t registers_per_thread = 0, static_shared_bytes = 0, dynamic_shared_bytes = 0, stream = 0;
+};
+
+// The profile of a `kernels` cell: how it was traced and its rows (largest total first within each kind).
+struct Profile {
+  std::string tracer;           // "libtorch-record-function" or "cupti"
+  int64_t cupti_version = 0;    // cuptiGetVersion; 0 (NULL in the database) without CUPTI
+  int64_t dropped_records = 0;  // records CUPTI dropped; rows are incomplete when not 0
+  int64_t warmup = 0, iterations = 0;  // forwards before tracing, forwards traced (rows sum over them)
+  int64_t total_rows = 0;       // rows the profile had before keeping the `top` of each kind
+  std::string sdpa_backend;     // flash, efficient, cudnn or math; empty when no attention was seen
+  std::vector<ProfileRow> rows;
+};
+
 // One finished cell of the plan (model x dataset x measurement x settings [x seed]) and its results.
 struct Cell {
   std::string key, model, dataset, measurement, settings_json = "{}";
@@ -58,6 +81,7 @@ struct Cell {
   std::string error, started_at, ended_at;
   std::vector<Result> results;
   std::vector<CurvePoint> curves;  // written in the cell's transaction; empty for most measurements
+  std::optional<Profile> profile;  // written in the cell's transaction; set by the `kernels` measurement
 };
 
 // ISO-8601 UTC with milliseconds, e.g. "2026-11-21T23:05:09.123Z".
@@ -93,10 +117,12 @@ class Store {
   std::set<std::string> passed_cells(int64_t run_id) const;               // keys a resume may skip
   std::vector<Cell> cells(int64_t run_id) const;                          // in recording order, with results
   std::vector<CurvePoint> curves(int64_t run_id, const std::string& cell_key) const;  // by series, step
+  std::optional<Profile> profile(int64_t run_id, const std::string& cell_key) const;  // rows in recorded order
 
  private:
   void open_connection();
   void migrate();
+  void record_profile(int64_t cell_id, int64_t run_id, const Profile& profile, const std::string& where);
   std::optional<int64_t> newest_run_where(const std::string& where_sql, const std::string* bind_text) const;
 
   std::string path_;

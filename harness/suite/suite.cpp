@@ -18,13 +18,18 @@ using nlohmann::json;
 
 namespace {
 
-const std::set<std::string> kNoDataset{"params", "macs", "latency", "throughput", "memory"};
-const std::set<std::string> kBatched{"latency", "throughput", "memory"};
-const std::set<std::string> kSegDatasets{"ade20k", "pascal_context59", "cocostuff164k", "synthetic_ade20k"};
+const std::set<std::string> kNoDataset{"params", "macs", "latency", "throughput", "memory", "kernels"};
+const std::set<std::string> kBatched{"latency", "throughput", "memory", "kernels"};
+const std::set<std::string> kSegDatasets{"ade20k",        "pascal_context59", "pascal_context60",
+                                         "cocostuff10k",  "cocostuff164k",    "synthetic_ade20k"};
+const char* const kSegDatasetList =
+    "ade20k, pascal_context59, pascal_context60, cocostuff10k, cocostuff164k, synthetic_ade20k";
 const std::set<std::string> kSegMeasurements{"miou", "train"};
 // A folder each segmentation layout must have (mmseg's), so a wrong root fails at validation.
 const std::map<std::string, std::string> kSegLayoutDir{{"ade20k", "images/validation"},
                                                        {"pascal_context59", "ImageSets/SegmentationContext"},
+                                                       {"pascal_context60", "ImageSets/SegmentationContext"},
+                                                       {"cocostuff10k", "images/test2014"},
                                                        {"cocostuff164k", "images/val2017"},
                                                        {"synthetic_ade20k", "images/validation"}};
 
@@ -175,8 +180,8 @@ void parse_synthetic_generate(Checker& c, const std::string& path, DatasetEntry&
 void parse_segmentation_options(Checker& c, const json& entry, const std::string& path, const Suite& s,
                                 MeasurementEntry& m) {
   if (const auto* d = s.dataset(m.dataset); d && !is_segmentation_dataset(d->kind))
-    c.error(path + ".dataset", "'" + m.kind + "' needs a segmentation dataset (ade20k, pascal_context59, "
-                               "cocostuff164k, synthetic_ade20k), '" + m.dataset + "' is " + d->kind);
+    c.error(path + ".dataset", "'" + m.kind + "' needs a segmentation dataset (" + kSegDatasetList + "), '" +
+                                   m.dataset + "' is " + d->kind);
   if (auto mode = c.string(entry, "mode", path); mode && *mode != "whole" && *mode != "slide")
     c.error(path + ".mode", "expected \"whole\" or \"slide\", got \"" + *mode + "\"");
   for (const char* key : {"crop", "stride", "scale"})
@@ -193,7 +198,15 @@ void parse_segmentation_options(Checker& c, const json& entry, const std::string
     }
     if (entry.contains("train")) c.error(path + ".train", "give either a head checkpoint or train settings");
   } else if (m.kind == "miou" && !entry.contains("train")) {
-    c.error(path, "'miou' needs \"head\" (a checkpoint of bench train) or \"train\" settings");
+    // Segmentation models (SegViT) are scored as they are; a backbone needs a head.
+    for (size_t i = 0; i < s.models.size(); ++i) {
+      const VariantInfo* info = Registry::instance().find(s.models[i].name);
+      if (info && info->task != "segmentation") {
+        c.error(path, "'miou' of backbone '" + s.models[i].name + "' needs \"head\" (a checkpoint of bench train) "
+                      "or \"train\" settings");
+        break;
+      }
+    }
   }
   if (!entry.contains("train")) return;
   const auto& t = entry["train"];
@@ -201,14 +214,26 @@ void parse_segmentation_options(Checker& c, const json& entry, const std::string
   const std::string tp = path + ".train";
   c.unknown_keys(t, tp, {"task", "iterations", "batch_size", "crop", "scale", "lr", "weight_decay",
                          "cls_iterations", "cls_batch_size", "cls_lr", "log_interval", "eval_interval",
-                         "checkpoint_interval", "work_dir"});
-  if (auto task = c.string(t, "task", tp); task && *task != "head" && *task != "scratch")
-    c.error(tp + ".task", "expected \"head\" (frozen backbone) or \"scratch\" (whole small model), got \"" + *task + "\"");
+                         "checkpoint_interval", "work_dir", "head_lr_mult", "warmup_iters", "power", "clip_grad"});
+  const auto task = c.string(t, "task", tp);
+  if (task && *task != "head" && *task != "scratch" && *task != "segmentor")
+    c.error(tp + ".task", "expected \"head\" (frozen backbone), \"scratch\" (whole small model) or \"segmentor\" "
+                          "(a segmentation model with its own loss), got \"" + *task + "\"");
+  for (size_t i = 0; i < s.models.size(); ++i) {
+    const VariantInfo* info = Registry::instance().find(s.models[i].name);
+    if (!info || (info->task == "segmentation") == (task && *task == "segmentor")) continue;
+    c.error(tp + ".task", info->task == "segmentation"
+                              ? "segmentation model '" + s.models[i].name + "' trains with task \"segmentor\""
+                              : "task \"segmentor\" trains segmentation models; '" + s.models[i].name +
+                                    "' is a backbone (task \"head\" or \"scratch\")");
+    break;
+  }
   for (const char* key : {"iterations", "batch_size", "cls_batch_size", "log_interval"}) c.integer(t, key, tp, 1);
-  for (const char* key : {"cls_iterations", "eval_interval", "checkpoint_interval"}) c.integer(t, key, tp, 0);
+  for (const char* key : {"cls_iterations", "eval_interval", "checkpoint_interval", "warmup_iters"})
+    c.integer(t, key, tp, 0);
   for (const char* key : {"crop", "scale"})
     if (auto v = c.integers(t, key, tp, 1); v && v->size() > 2) c.error(tp + "." + key, "expected N or [N, M]");
-  for (const char* key : {"lr", "weight_decay", "cls_lr"})
+  for (const char* key : {"lr", "weight_decay", "cls_lr", "head_lr_mult", "power", "clip_grad"})
     if (t.contains(key)) c.expect(t[key], tp + "." + key, t[key].is_number(), "a number");
   if (auto dir = c.string(t, "work_dir", tp)) {
     try {
@@ -235,8 +260,7 @@ void parse_datasets(Checker& c, const json& root, Suite& s) {
     if (!d.name.empty() && !names.insert(d.name).second) c.error(path + ".name", "duplicate dataset '" + d.name + "'");
     d.kind = c.string(entry, "kind", path).value_or("");
     if (d.kind != "imagefolder" && !is_segmentation_dataset(d.kind))
-      c.error(path + ".kind", "unknown dataset kind '" + d.kind +
-                                  "' (known: imagefolder, ade20k, pascal_context59, cocostuff164k, synthetic_ade20k)");
+      c.error(path + ".kind", "unknown dataset kind '" + d.kind + "' (known: imagefolder, " + kSegDatasetList + ")");
     auto root_text = c.string(entry, "root", path);
     if (!root_text) {
       if (!entry.contains("root")) c.error(path + ".root", "missing");
@@ -289,6 +313,8 @@ void parse_measurements(Checker& c, const json& root, Suite& s) {
     const std::string kind_text = entry.value("kind", json()).is_string() ? entry["kind"].get<std::string>() : "";
     if (kSegMeasurements.count(kind_text))
       c.unknown_keys(entry, path, {"kind", "name", "dataset", "mode", "crop", "stride", "scale", "head", "train", "limit"});
+    else if (kind_text == "kernels")
+      c.unknown_keys(entry, path, {"kind", "name", "batch_sizes", "warmup", "iterations", "top"});
     else
       c.unknown_keys(entry, path, {"kind", "name", "dataset", "batch_sizes", "top_k"});
     MeasurementEntry m;
@@ -315,6 +341,11 @@ void parse_measurements(Checker& c, const json& root, Suite& s) {
       c.error(path + ".dataset", "'" + m.kind + "' takes no dataset");
     }
     if (kSegMeasurements.count(m.kind)) parse_segmentation_options(c, entry, path, s, m);
+    if (m.kind == "kernels") {
+      c.integer(entry, "warmup", path, 0);
+      c.integer(entry, "iterations", path, 1);
+      c.integer(entry, "top", path, 0);
+    }
     else if (const auto* d = s.dataset(m.dataset); d && m.kind == "accuracy" && d->kind != "imagefolder")
       c.error(path + ".dataset", "'accuracy' needs an imagefolder dataset, '" + m.dataset + "' is " + d->kind);
     if (auto b = c.integers(entry, "batch_sizes", path, 1)) m.batch_sizes = *b;
@@ -406,8 +437,8 @@ const DatasetEntry* Suite::dataset(const std::string& name) const {
 }
 
 const std::vector<std::string>& measurement_kinds() {
-  static const std::vector<std::string> kinds{"params", "macs",     "latency", "throughput",
-                                              "memory", "accuracy", "miou",    "train"};
+  static const std::vector<std::string> kinds{"params", "macs",     "latency", "throughput", "memory",
+                                              "accuracy", "miou",    "train",   "kernels"};
   return kinds;
 }
 bool is_segmentation_dataset(const std::string& kind) { return kSegDatasets.count(kind) > 0; }
@@ -489,6 +520,10 @@ std::vector<Cell> plan(const Suite& suite, const std::string& device, const std:
             if (m.kind == "latency" || m.kind == "throughput") {
               settings["warmup"] = suite.settings.warmup;
               settings["repeats"] = suite.settings.repeats;
+            }
+            if (m.kind == "kernels") {  // forwards before tracing and forwards traced
+              settings["warmup"] = m.options.value("warmup", 1);
+              settings["iterations"] = m.options.value("iterations", 1);
             }
             if (suite.settings.threads) settings["threads"] = suite.settings.threads;
             cell.settings = settings;

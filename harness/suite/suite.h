@@ -39,7 +39,7 @@ struct DatasetEntry {
 
 struct MeasurementEntry {
   std::string name;  // unique in the suite; the kind by default
-  std::string kind;  // params, macs, latency, throughput, memory, accuracy, miou, train
+  std::string kind;  // params, macs, latency, throughput, memory, accuracy, miou, train, kernels
   std::string dataset;  // for data-driven kinds
   std::vector<int64_t> batch_sizes;  // empty: the settings'
   nlohmann::json options;

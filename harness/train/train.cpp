@@ -21,6 +21,14 @@ namespace locbench::train {
 namespace F = torch::nn::functional;
 namespace fs = std::filesystem;
 
+double PolySchedule::lr(int64_t iter) const {
+  const double progress = std::min(1.0, static_cast<double>(iter) / static_cast<double>(std::max<int64_t>(total_steps, 1)));
+  const double regular = (max_lr - min_lr) * std::pow(1.0 - progress, power) + min_lr;
+  if (iter >= warmup_iters) return regular;
+  const double k = (1.0 - static_cast<double>(iter) / static_cast<double>(warmup_iters)) * (1.0 - warmup_ratio);
+  return regular * (1.0 - k);
+}
+
 double OneCycle::lr(int64_t iter) const {
   const double base = max_lr / div_factor;
   // [end_iter, start factor, end factor] as mmcv builds lr_phases in before_run.
@@ -214,10 +222,12 @@ seg::IoUMetric evaluate(seg::SegmentationModelImpl& model, const seg::SegDataset
     const seg::SegExample ex = seg::load_sample(dataset, samples[i]);
     torch::Tensor logits;
     if (o.mode == "whole") {
-      logits = seg::whole_inference(model, ex.image, seg::WholeInferenceOptions{o.scale, {}});
+      logits = seg::whole_inference(model, ex.image, seg::WholeInferenceOptions{o.scale, o.min_size, o.norm});
     } else {
       seg::SlideInferenceOptions so;
       so.scale = o.scale;
+      so.min_size = o.min_size;
+      so.norm = o.norm;
       so.crop_size = o.crop_size;
       so.stride = o.stride;
       logits = seg::slide_inference(model, ex.image, so);
@@ -228,6 +238,12 @@ seg::IoUMetric evaluate(seg::SegmentationModelImpl& model, const seg::SegDataset
   }
   model.train(was_training);
   return metric;
+}
+
+const std::vector<std::string>& segmentation_dataset_kinds() {
+  static const std::vector<std::string> kinds{"ade20k",           "synthetic_ade20k", "pascal_context59",
+                                              "pascal_context60", "cocostuff10k",     "cocostuff164k"};
+  return kinds;
 }
 
 seg::SegDataset open_seg_dataset(const std::string& kind, const std::string& root, bool train, int64_t num_classes) {
@@ -241,9 +257,12 @@ seg::SegDataset open_seg_dataset(const std::string& kind, const std::string& roo
     return ds;
   }
   if (kind == "pascal_context59") return seg::pascal_context_59(root, train ? "train" : "val");
+  if (kind == "pascal_context60") return seg::pascal_context_60(root, train ? "train" : "val");
+  if (kind == "cocostuff10k") return seg::coco_stuff10k(root, train ? "train2014" : "test2014");
   if (kind == "cocostuff164k") return seg::coco_stuff164k(root, train ? "train2017" : "val2017");
-  throw std::invalid_argument("unknown segmentation dataset kind '" + kind +
-                              "' (known: ade20k, synthetic_ade20k, pascal_context59, cocostuff164k)");
+  std::string known;
+  for (const auto& k : segmentation_dataset_kinds()) known += (known.empty() ? "" : ", ") + k;
+  throw std::invalid_argument("unknown segmentation dataset kind '" + kind + "' (known: " + known + ")");
 }
 
 namespace {
@@ -387,12 +406,16 @@ std::vector<std::pair<std::string, torch::Tensor>> trainable_parameters(torch::n
   return out;
 }
 
+// mmcv paramwise settings of one parameter: (lr multiplier, weight-decay multiplier).
+using Paramwise = std::function<std::pair<double, double>(const std::string&)>;
+
 struct Stage {
   std::string name;  // "cls" or "seg"
   uint64_t salt;
   int64_t iterations, batch_size;
-  OneCycle schedule;
+  std::function<double(int64_t)> lr;  // base learning rate set before iteration iter
   double weight_decay, clip_grad;
+  Paramwise paramwise;  // empty: one group
 };
 
 // The shared loop: lr from the schedule before each step, loss from `step_loss`, curves every log_interval,
@@ -403,11 +426,27 @@ bool run_stage(const Stage& stage, const TrainOptions& o, torch::nn::Module& who
                std::ostream& log, double progress_from, double progress_span) {
   auto trainable = trainable_parameters(whole);
   std::vector<torch::Tensor> params;
-  for (auto& [name, p] : trainable) params.push_back(p);
-  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(stage.schedule.max_lr)
-                                            .betas({0.9, 0.999})
-                                            .eps(1e-8)
-                                            .weight_decay(stage.weight_decay));
+  // One AdamW group per (lr, decay) multiplier pair, in order of first appearance.
+  std::vector<std::pair<double, double>> multipliers;
+  std::vector<std::vector<torch::Tensor>> grouped;
+  for (auto& [name, p] : trainable) {
+    params.push_back(p);
+    const auto mult = stage.paramwise ? stage.paramwise(name) : std::pair<double, double>{1.0, 1.0};
+    auto it = std::find(multipliers.begin(), multipliers.end(), mult);
+    if (it == multipliers.end()) {
+      multipliers.push_back(mult);
+      grouped.emplace_back();
+      it = multipliers.end() - 1;
+    }
+    grouped[it - multipliers.begin()].push_back(p);
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  for (size_t g = 0; g < grouped.size(); ++g) {
+    auto options = std::make_unique<torch::optim::AdamWOptions>(stage.lr(0) * multipliers[g].first);
+    options->betas({0.9, 0.999}).eps(1e-8).weight_decay(stage.weight_decay * multipliers[g].second);
+    groups.emplace_back(grouped[g], std::move(options));
+  }
+  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(stage.lr(0)).weight_decay(stage.weight_decay));
   const std::string path = o.work_dir.empty() ? "" : (fs::path(o.work_dir) / (stage.name + ".safetensors")).string();
   int64_t start = 0;
   if (o.resume && !path.empty() && fs::exists(path)) {
@@ -420,8 +459,9 @@ bool run_stage(const Stage& stage, const TrainOptions& o, torch::nn::Module& who
   double loss_sum = 0;
   int64_t loss_count = 0;
   for (int64_t iter = start; iter < stage.iterations; ++iter) {
-    const double lr = stage.schedule.lr(iter);
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    const double lr = stage.lr(iter);
+    for (size_t g = 0; g < optimizer.param_groups().size(); ++g)
+      static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options()).lr(lr * multipliers[g].first);
     optimizer.zero_grad();
     auto loss = step_loss(iter);
     loss.backward();
@@ -464,8 +504,9 @@ bool pretrain_classifier(Model& model, ExampleSource& source, const TrainOptions
   TrainPipeline pipeline = o.pipeline;
   pipeline.crop_size = {cfg.input_size[1], cfg.input_size[2]};
   for (int c = 0; c < 3; ++c) pipeline.norm.mean[c] = cfg.mean[c] * 255, pipeline.norm.std[c] = cfg.std[c] * 255;
-  Stage stage{"cls", 0xC1A55, o.cls_iterations, o.cls_batch_size,
-              OneCycle{o.cls_lr, o.cls_iterations, 0.1, 1e4, 1.0, false}, o.cls_weight_decay, o.cls_clip_grad};
+  const OneCycle schedule{o.cls_lr, o.cls_iterations, 0.1, 1e4, 1.0, false};
+  Stage stage{"cls", 0xC1A55, o.cls_iterations, o.cls_batch_size, [schedule](int64_t i) { return schedule.lr(i); },
+              o.cls_weight_decay, o.cls_clip_grad, {}};
   model.train();
   auto step = [&](int64_t iter) {
     SegPair batch = make_batch(source, pipeline, o.seed, stage.salt, iter, stage.batch_size);
@@ -483,6 +524,33 @@ bool pretrain_classifier(Model& model, ExampleSource& source, const TrainOptions
 }
 
 }  // namespace
+
+seg::SegmentationModel segmentation_model(const std::string& name, const std::string& checkpoint,
+                                          const std::string& head, const seg::SegDataset& dataset,
+                                          const ModelArgs& args) {
+  const VariantInfo* info = Registry::instance().find(name);
+  if (info && info->task == "segmentation") {
+    ModelArgs a = args;
+    if (!a.num_classes) a.num_classes = dataset.num_classes;
+    ModelPtr net = create_model(name, a);
+    if (!checkpoint.empty()) load_checkpoint(*net, checkpoint);
+    if (net->variant_config().num_classes != dataset.num_classes)
+      throw std::invalid_argument(name + " predicts " + std::to_string(net->variant_config().num_classes) +
+                                  " classes, " + dataset.name + " has " + std::to_string(dataset.num_classes));
+    seg::SegmentationModel model(net);
+    if (!head.empty()) load_segmentation_checkpoint(*model, head);
+    return model;
+  }
+  if (head.empty())
+    throw std::invalid_argument("'" + name + "' is a backbone: give a head checkpoint written by bench train");
+  ModelPtr backbone = create_model(name, args);
+  if (!checkpoint.empty()) load_checkpoint(*backbone, checkpoint);
+  layers::LinearSegHeadOptions options;
+  options.num_classes = dataset.num_classes;
+  seg::SegmentationModel model(backbone, options);
+  load_segmentation_checkpoint(*model, head);
+  return model;
+}
 
 void load_segmentation_checkpoint(seg::SegmentationModelImpl& model, const std::string& path) {
   auto tensors = read_safetensors(path);
@@ -504,14 +572,107 @@ void load_segmentation_checkpoint(seg::SegmentationModelImpl& model, const std::
   if (!any_head) throw std::runtime_error(path + ": no decode_head.* tensors");
 }
 
+void apply_recipe(TrainOptions& o, const VariantConfig& c) {
+  for (int k = 0; k < 3; ++k) o.pipeline.norm.mean[k] = c.mean[k] * 255, o.pipeline.norm.std[k] = c.std[k] * 255;
+  o.eval.norm = o.pipeline.norm;
+  o.pipeline.crop_size = {c.input_size[1], c.input_size[2]};
+  o.eval.crop_size = o.pipeline.crop_size;
+  if (!c.seg) return;
+  const SegRecipe& r = *c.seg;
+  if (r.scale[0] > 0) {
+    o.pipeline.scale = {r.scale[0], r.scale[1]};
+    o.eval.scale = o.pipeline.scale;
+  }
+  o.eval.min_size = r.min_size;
+  o.eval.mode = r.stride[0] > 0 ? "slide" : "whole";
+  if (r.stride[0] > 0) o.eval.stride = r.stride;
+  if (o.task != "segmentor") return;
+  if (r.lr > 0) o.lr = r.lr;
+  o.weight_decay = r.weight_decay;
+  o.head_lr_mult = r.head_lr_mult;
+  o.warmup_iters = r.warmup_iters;
+  o.warmup_ratio = r.warmup_ratio;
+  o.power = r.power;
+  o.clip_grad = r.clip_grad;
+}
+
+namespace {
+
+// mmcv DefaultOptimizerConstructor with custom_keys {head: lr_mult, norm: decay_mult 0, ln: decay_mult 0}: the keys
+// are tried longest first (ties alphabetically), the first one contained in the parameter name applies.
+Paramwise segmentor_paramwise(double head_lr_mult) {
+  return [head_lr_mult](const std::string& name) -> std::pair<double, double> {
+    if (name.find("head") != std::string::npos) return {head_lr_mult, 1.0};
+    if (name.find("norm") != std::string::npos || name.find("ln") != std::string::npos) return {1.0, 0.0};
+    return {1.0, 1.0};
+  };
+}
+
+// Task segmentor: a whole segmentation model trained end to end with its own loss.
+TrainResult train_segmentor(const TrainOptions& o, ExampleSource& source, const seg::SegDataset& val,
+                            std::ostream& log, std::chrono::steady_clock::time_point t0) {
+  const VariantInfo* info = Registry::instance().find(o.model);
+  if (!info) throw std::invalid_argument("unknown model '" + o.model + "'");
+  if (info->task != "segmentation")
+    throw std::invalid_argument("task 'segmentor' trains a segmentation model (bench list models: task segmentation); '" +
+                                o.model + "' is a " + info->task + " model (use task head or scratch)");
+  ModelArgs args = o.model_args;
+  if (!args.num_classes) args.num_classes = val.num_classes;
+  torch::manual_seed(o.seed);
+  ModelPtr net = create_model(o.model, args);
+  if (!o.checkpoint.empty()) load_checkpoint(*net, o.checkpoint);
+  if (net->variant_config().num_classes != val.num_classes)
+    throw std::invalid_argument(o.model + " predicts " + std::to_string(net->variant_config().num_classes) +
+                                " classes, " + val.name + " has " + std::to_string(val.num_classes));
+  seg::SegmentationModel model(net);
+  model->to(o.device);
+  model->train();
+  const PolySchedule schedule{o.lr, o.iterations, o.power, 0.0, o.warmup_iters, o.warmup_ratio};
+  Stage stage{"seg",          0x5E6,        o.iterations, o.batch_size, [schedule](int64_t i) { return schedule.lr(i); },
+              o.weight_decay, o.clip_grad, segmentor_paramwise(o.head_lr_mult)};
+  TrainResult result;
+  auto step = [&](int64_t iter) {
+    SegPair batch = make_batch(source, o.pipeline, o.seed, stage.salt, iter, stage.batch_size);
+    // Dropout and drop-path draw from a generator seeded per iteration, so a resumed run equals an uninterrupted one.
+    torch::manual_seed(sample_seed(o.seed, stage.salt, iter, -1) >> 1);
+    const auto terms = net->segmentation_loss(batch.image.to(o.device), batch.label.to(o.device));
+    if (terms.empty())
+      throw std::invalid_argument("'" + o.model + "' has no training loss of its own (task segmentor needs one)");
+    torch::Tensor loss;
+    for (const auto& [name, value] : terms) loss = loss.defined() ? loss + value : value;
+    return loss;
+  };
+  auto on_eval = [&](int64_t done) {
+    const auto r = evaluate(*model, val, o.eval).compute();
+    result.curves.push_back({"miou", done, r.mIoU});
+    log << "seg iter " << done << " mIoU " << r.mIoU << "\n";
+  };
+  if (!run_stage(stage, o, *model, step, on_eval, result.curves, log, 0.0, 0.9)) {
+    result.stopped = true;
+    return result;
+  }
+  result.iterations = o.iterations;
+  result.val = evaluate(*model, val, o.eval).compute();
+  result.curves.push_back({"miou", o.iterations, result.val.mIoU});
+  if (!o.work_dir.empty()) result.checkpoint = (fs::path(o.work_dir) / "seg.safetensors").string();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.model = model;
+  log << "mIoU " << result.val.mIoU << " aAcc " << result.val.aAcc << " mAcc " << result.val.mAcc << " ("
+      << result.seconds << " s)\n";
+  return result;
+}
+
+}  // namespace
+
 TrainResult train(const TrainOptions& o, std::ostream& log) {
   const auto t0 = std::chrono::steady_clock::now();
-  if (o.task != "head" && o.task != "scratch")
-    throw std::invalid_argument("train task must be 'head' or 'scratch', not '" + o.task + "'");
+  if (o.task != "head" && o.task != "scratch" && o.task != "segmentor")
+    throw std::invalid_argument("train task must be 'head', 'scratch' or 'segmentor', not '" + o.task + "'");
   if (!o.work_dir.empty()) fs::create_directories(o.work_dir);
   if (o.resume && o.work_dir.empty()) throw std::invalid_argument("--resume needs a work directory with checkpoints");
   ExampleSource source(open_seg_dataset(o.dataset_kind, o.root, true, o.num_classes));
   const seg::SegDataset val = open_seg_dataset(o.dataset_kind, o.root, false, o.num_classes);
+  if (o.task == "segmentor") return train_segmentor(o, source, val, log, t0);
   torch::manual_seed(o.seed);
   ModelPtr backbone = o.task == "head" && o.backbone ? o.backbone : create_model(o.model, o.model_args);
   if (!o.backbone && !o.checkpoint.empty()) load_checkpoint(*backbone, o.checkpoint);
@@ -528,8 +689,9 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
   seg::SegmentationModel model(backbone, head);
   model->to(o.device);
   model->decode_head->train();
-  Stage stage{"seg", 0x5E6, o.iterations, o.batch_size,
-              OneCycle{o.lr, o.iterations, o.pct_start, o.div_factor, o.final_div_factor, false}, o.weight_decay, 0};
+  const OneCycle schedule{o.lr, o.iterations, o.pct_start, o.div_factor, o.final_div_factor, false};
+  Stage stage{"seg", 0x5E6, o.iterations, o.batch_size, [schedule](int64_t i) { return schedule.lr(i); },
+              o.weight_decay, 0, {}};
   auto step = [&](int64_t iter) {
     SegPair batch = make_batch(source, o.pipeline, o.seed, stage.salt, iter, stage.batch_size);
     torch::Tensor features;
@@ -586,12 +748,7 @@ int run_train(const TrainOptions& options, std::ostream& log) {
 int run_eval_seg(const SegEvalOptions& o, std::ostream& out, std::ostream& err) {
   try {
     const seg::SegDataset val = open_seg_dataset(o.dataset_kind, o.root, false, o.num_classes);
-    ModelPtr backbone = create_model(o.model);
-    if (!o.checkpoint.empty()) load_checkpoint(*backbone, o.checkpoint);
-    layers::LinearSegHeadOptions head;
-    head.num_classes = val.num_classes;
-    seg::SegmentationModel model(backbone, head);
-    load_segmentation_checkpoint(*model, o.head);
+    seg::SegmentationModel model = segmentation_model(o.model, o.checkpoint, o.head, val);
     model->to(o.device);
     const auto r = evaluate(*model, val, o.eval).compute();
     if (o.json)

@@ -38,6 +38,19 @@ struct OneCycle {
   double lr(int64_t iter) const;
 };
 
+// mmcv's PolyLrUpdaterHook with linear warm-up (by iteration, SegViT's configs): the regular rate
+// (max_lr - min_lr) * (1 - iter / total_steps)^power + min_lr, scaled during the first warmup_iters iterations by
+// 1 - (1 - iter / warmup_iters) * (1 - warmup_ratio).
+struct PolySchedule {
+  double max_lr = 2e-5;
+  int64_t total_steps = 160000;
+  double power = 1.0;
+  double min_lr = 0.0;
+  int64_t warmup_iters = 1500;
+  double warmup_ratio = 1e-6;
+  double lr(int64_t iter) const;
+};
+
 // numpy.random-like draws from a seeded engine (each sample of each iteration has its own, so a resumed run
 // draws exactly what an uninterrupted one does).
 class Rng {
@@ -86,6 +99,8 @@ SegPair train_transform(const seg::SegExample& example, const TrainPipeline& pip
 struct EvalOptions {
   std::string mode = "whole";  // whole | slide
   std::optional<std::pair<int64_t, int64_t>> scale{{2048, 512}};
+  int64_t min_size = 0;  // test Resize min_size (seg::rescale_size)
+  seg::Normalization norm;
   std::array<int64_t, 2> crop_size{512, 512};
   std::array<int64_t, 2> stride{341, 341};
   int64_t limit = 0;  // at most this many images (evenly spaced); 0 = all
@@ -93,12 +108,17 @@ struct EvalOptions {
 seg::IoUMetric evaluate(seg::SegmentationModelImpl& model, const seg::SegDataset& dataset, const EvalOptions& options,
                         const std::function<void(double)>& progress = {});
 
-// A segmentation dataset by suite kind: ade20k, synthetic_ade20k, pascal_context59, cocostuff164k.
+// The segmentation dataset kinds of suites and the CLI.
+const std::vector<std::string>& segmentation_dataset_kinds();
+// A segmentation dataset by suite kind: ade20k, synthetic_ade20k, pascal_context59, pascal_context60,
+// cocostuff10k, cocostuff164k.
 // `train` picks the training split. synthetic_ade20k has `num_classes` classes (ADE20K's layout and encoding).
 seg::SegDataset open_seg_dataset(const std::string& kind, const std::string& root, bool train, int64_t num_classes = 0);
 
 struct TrainOptions {
-  std::string task = "head";  // head: LinearSegHead on a frozen backbone; scratch: classification, then head
+  // head: LinearSegHead on a frozen backbone; scratch: classification, then head; segmentor: a whole segmentation
+  // model (registry task "segmentation", e.g. SegViT) trained end to end with its own loss (Model::segmentation_loss)
+  std::string task = "head";
   std::string model;          // registered name
   std::string checkpoint;     // backbone weights (task head); empty = seeded initialisation
   ModelArgs model_args;       // create_model overrides
@@ -120,6 +140,11 @@ struct TrainOptions {
   double cls_lr = 1e-3;
   double cls_weight_decay = 0.05;
   double cls_clip_grad = 5.0;
+  // Task segmentor: AdamW at `lr` with weight_decay, a poly schedule with linear warm-up, mmcv custom_keys
+  // (parameter names with "head": lr x head_lr_mult; else with "norm" or "ln": no weight decay), gradient clipping.
+  double head_lr_mult = 10;
+  int64_t warmup_iters = 1500;
+  double warmup_ratio = 1e-6, power = 1.0, clip_grad = 35;
   // Evaluation, logging, checkpoints.
   EvalOptions eval;
   int64_t eval_interval = 0;  // 0: only at the end
@@ -143,6 +168,11 @@ struct TrainResult {
   seg::SegmentationModel model{nullptr};
 };
 
+// A segmentation variant's released recipe (VariantConfig::seg) as options: crop = the variant's input size,
+// RandomResize and test Resize scale, min_size, slide (crop, stride) or whole inference, the variant's mean/std on
+// 0-255, and for task segmentor the optimiser and schedule. Callers apply explicit settings after it.
+void apply_recipe(TrainOptions& options, const VariantConfig& config);
+
 // Trains as `options` say; throws with an actionable message on bad input.
 TrainResult train(const TrainOptions& options, std::ostream& log);
 
@@ -151,6 +181,7 @@ int run_train(const TrainOptions& options, std::ostream& log);
 
 // `bench eval-seg --model`: a backbone (+ its checkpoint) and a head checkpoint of train() scored on a validation
 // split. Prints mIoU, aAcc, mAcc (JSON with --json) to `out`; returns 0, or 1 after one line naming the problem.
+// A segmentation model (task "segmentation") is scored as it is, with its checkpoint and no head.
 struct SegEvalOptions {
   std::string model, checkpoint, head;
   std::string dataset_kind = "ade20k";
@@ -161,6 +192,13 @@ struct SegEvalOptions {
   torch::Device device = torch::kCPU;
 };
 int run_eval_seg(const SegEvalOptions& options, std::ostream& out, std::ostream& err);
+
+// The model `bench eval-seg --model` and suites score: a segmentation model (task "segmentation") as it is, with
+// its checkpoint and optionally the seg.safetensors of a segmentor training (`head`); or a backbone with its
+// checkpoint and the LinearSegHead of `head`. Classes must match the dataset's.
+seg::SegmentationModel segmentation_model(const std::string& name, const std::string& checkpoint,
+                                          const std::string& head, const seg::SegDataset& dataset,
+                                          const ModelArgs& args = {});
 
 // Loads the decode_head.* (and, when present, backbone.*) tensors of a checkpoint written by train().
 void load_segmentation_checkpoint(seg::SegmentationModelImpl& model, const std::string& path);

@@ -31,8 +31,11 @@ inline std::vector<Shape> vit_shapes() {
   return shapes;
 }
 
+inline std::string benchmark_name(const std::string& op, const std::string& variant, const Shape& s) {
+  return op + "/" + variant + "/" + s.label();
+}
 inline std::string benchmark_name(const std::string& variant, const Shape& s) {
-  return "gaussian_attention/" + variant + "/" + s.label();
+  return benchmark_name("gaussian_attention", variant, s);
 }
 
 // Times one launch between two events on `stream`; the events are reused across iterations.

@@ -1,5 +1,6 @@
-// Google Benchmark of the fused Gaussian-bias attention kernel (GAug / GAB) at ViT shapes, bf16, timed with CUDA
-// events (manual time). Names: gaussian_attention/<variant>/B64_H3_N197_D64. Without a GPU it exits cleanly.
+// Google Benchmark of the fused Gaussian-bias attention kernels (GAug / GAB) at ViT shapes, bf16, timed with CUDA
+// events (manual time). Names: gaussian_attention/<variant>/B64_H3_N197_D64, the backward as
+// gaussian_attention_bwd/<variant>/B64_H3_N197_D64. Without a GPU it exits cleanly.
 #include "kernels/gaussian_attention/bench_common.h"
 #include "kernels/gaussian_attention/gaussian_attention.h"
 
@@ -75,6 +76,59 @@ void bm_fused(benchmark::State& state, Shape shape, BiasMode mode, Algorithm alg
   report_tflops(state, shape.flops(), total);
 }
 
+// The backward's buffers beside a DeviceProblem: logsumexp (set in its args), dO, the gradients. Constant bytes again:
+// dO like the inputs; the gradient buffers are only written.
+struct DeviceGradients {
+  GaussianAttentionGrads grads;
+  void* buffers[9] = {};
+  bool ok = true;
+
+  DeviceGradients(const Shape& s, GaussianAttentionArgs& args) {
+    const size_t elems = size_t(s.batch) * s.heads * s.seq_len() * s.head_dim;
+    const size_t rows = size_t(s.batch) * s.heads * s.rows * s.cols;
+    const size_t bytes[9] = {size_t(s.batch) * s.heads * s.seq_len() * 4, elems * 2, elems * 2, elems * 2, elems * 2,
+                             rows * 2 * 4, rows * 4, size_t(s.heads) * 4, size_t(s.heads) * 4};
+    for (int i = 0; i < 9; ++i) {
+      ok = ok && cudaMalloc(&buffers[i], bytes[i]) == cudaSuccess;
+      ok = ok && cudaMemset(buffers[i], 0x3c, bytes[i]) == cudaSuccess;
+    }
+    args.lse = static_cast<float*>(buffers[0]);
+    AttentionTensor* tensors[4] = {&grads.dout, &grads.dq, &grads.dk, &grads.dv};
+    for (int i = 0; i < 4; ++i) *tensors[i] = AttentionTensor{buffers[1 + i], args.q.stride_b, args.q.stride_h,
+                                                              args.q.stride_n};
+    grads.dvar = static_cast<float*>(buffers[5]), grads.damp = static_cast<float*>(buffers[6]);
+    grads.dgab_amplitude = static_cast<float*>(buffers[7]), grads.dgab_sigma = static_cast<float*>(buffers[8]);
+  }
+  ~DeviceGradients() {
+    for (void* b : buffers) cudaFree(b);
+  }
+};
+
+// The backward alone: one forward writes O and the logsumexp first, outside the timed loop.
+void bm_fused_backward(benchmark::State& state, Shape shape, BiasMode mode) {
+  DeviceProblem problem(shape, mode);
+  DeviceGradients gradients(shape, problem.args);
+  if (!problem.ok || !gradients.ok) return state.SkipWithError("cudaMalloc failed (out of device memory?)");
+  cudaStream_t stream = nullptr;
+  cudaStreamCreate(&stream);
+  EventTimer timer;
+  cudaError_t err = gaussian_attention_forward(problem.args, stream);
+  if (err == cudaSuccess) err = gaussian_attention_backward(problem.args, gradients.grads, stream);  // warm-up
+  if (err == cudaSuccess) err = cudaStreamSynchronize(stream);
+  double total = 0;
+  for (auto _ : state) {
+    if (err != cudaSuccess) break;
+    timer.start(stream);
+    err = gaussian_attention_backward(problem.args, gradients.grads, stream);
+    const double seconds = timer.stop(stream);
+    state.SetIterationTime(seconds);
+    total += seconds;
+  }
+  cudaStreamDestroy(stream);
+  if (err != cudaSuccess) return state.SkipWithError((std::string("kernel failed: ") + cudaGetErrorString(err)).c_str());
+  report_tflops(state, 2.5 * shape.flops(), total);  // gaussian_attention_backward_flops: 5 GEMMs
+}
+
 }  // namespace
 
 void register_fused(const std::vector<Shape>& shapes) {
@@ -90,6 +144,13 @@ void register_fused(const std::vector<Shape>& shapes) {
   for (const Shape& s : shapes)
     for (const Variant& v : variants)
       benchmark::RegisterBenchmark(benchmark_name(v.name, s).c_str(), bm_fused, s, v.mode, v.algorithm)
+          ->UseManualTime()
+          ->Unit(benchmark::kMicrosecond);
+  // The backward (SIMT kernels for every dtype): gaussian_attention_bwd/fused (GAug), .../fused_gab.
+  for (const Shape& s : shapes)
+    for (auto [name, mode] : {std::pair{"fused", BiasMode::kGAug}, {"fused_gab", BiasMode::kGAB}})
+      benchmark::RegisterBenchmark(benchmark_name("gaussian_attention_bwd", name, s).c_str(), bm_fused_backward, s,
+                                   mode)
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
 }

@@ -1,6 +1,7 @@
 // Fused Gaussian-bias attention forward (GAug of LocAtViT, arXiv 2603.04892; GAB, arXiv 2305.04722):
 // O = softmax(Q K^T * scale + B) V with B[p,t] = amp[p] * exp(sum_m clamp(-dx_m^2/2, c) / (var[p,m] + eps)) evaluated
 // per (query, key) in registers, FlashAttention-2 style: key tiles streamed through shared memory, online softmax.
+// Optionally writes the per-row logsumexp m + log(l) for the backward (gaussian_attention_backward.cu).
 #include "kernels/gaussian_attention/gaussian_attention.h"
 
 #include "kernels/gaussian_attention/gaussian_bias_device.cuh"
@@ -120,6 +121,7 @@ __global__ void __launch_bounds__(kWarps * 32) gaussian_attention_fwd(GaussianAt
     const float inv_l = 1.f / l[r];
 #pragma unroll
     for (int i = 0; i < kDimsPerLane; ++i) out[query * a.out.stride_n + lane + 32 * i] = from_float<T>(acc[r][i] * inv_l);
+    if (a.lse && lane == 0) a.lse[(int64_t(b) * a.heads + h) * a.seq_len + query] = m[r] + logf(l[r]);
   }
 }
 

@@ -1,7 +1,8 @@
 // Fused Gaussian-bias attention, softmax(Q K^T * scale + B) V, with B computed on the fly (never stored):
 // LocAtViT's GAug (arXiv 2603.04892, per-query/head anisotropic Gaussian) and GAB (arXiv 2305.04722, per-layer
 // isotropic Gaussian), B[p,t] = amp[p] * exp(sum_m clamp(-dx_m^2 / 2, c) / (var[p,m] + eps)), zero for prefix tokens.
-// The same parameterisation as methods/common/gaussian_bias.h. Plain CUDA host API: raw pointers, element strides.
+// The same parameterisation as methods/common/gaussian_bias.h. Plain CUDA host API (forward and backward): raw
+// pointers, element strides.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -51,6 +52,23 @@ struct GaussianAttentionArgs {
   float scale = 0.0f;  // usually 1/sqrt(head_dim)
   AttentionTensor q, k, v, out;
   GaussianBiasArgs bias;
+  // Per-row logsumexp of the biased logits, (B, H, seq_len) contiguous fp32: written by the forward when set (what
+  // the backward needs), read by the backward.
+  float* lse = nullptr;
+};
+
+// The backward pass's tensors, (B, H, N, D) like q: dout (dL/dO) is read; dq, dk, dv (q's dtype) are written.
+// Bias-parameter gradients are fp32 and written only where the pointer is set:
+//   GAug: dvar (B, H, Np, 2) and damp (B, H, Np), contiguous, one entry per patch query; a parameter that several
+//         rows share (a stride of 0 in GaussianBiasArgs) gets the sum of their entries, which is the caller's to take.
+//   GAB:  dgab_amplitude (dL/dA) and dgab_sigma (dL/dsigma), laid out as gab_amplitude / gab_sigma
+//         (gab_head_stride 0 or 1); zeroed, then accumulated with atomics.
+struct GaussianAttentionGrads {
+  AttentionTensor dout, dq, dk, dv;
+  float* dvar = nullptr;
+  float* damp = nullptr;
+  float* dgab_amplitude = nullptr;
+  float* dgab_sigma = nullptr;
 };
 
 // LocAtViT's constants, tied to the grid the model was built for (e.g. 14 at 224 px):
@@ -67,13 +85,27 @@ inline float locatvit_clamp(int initial_grid_max) {
 
 // Checks the arguments (shapes, head dim in {32, 64, 128}, alignment); empty when the kernel can run them.
 std::string validate(const GaussianAttentionArgs& args);
+// The same for the backward: also needs args.out and args.lse of the forward, and dout, dq, dk, dv.
+std::string validate(const GaussianAttentionArgs& args, const GaussianAttentionGrads& grads);
 
-// Launches the forward kernel on `stream`. Returns cudaErrorInvalidValue when validate() objects.
+// Launches the forward kernel on `stream` (and writes args.lse when set). Returns cudaErrorInvalidValue when
+// validate() objects.
 cudaError_t gaussian_attention_forward(const GaussianAttentionArgs& args, cudaStream_t stream);
+
+// Launches the backward on `stream`: dS = P * (dP - rowsum(dO * O)) with P recomputed from args.lse, then dQ, dK,
+// dV and the bias-parameter gradients. SIMT for every dtype (args.algorithm is not read); deterministic except for
+// GAB's atomically accumulated dA, dsigma. Returns cudaErrorInvalidValue when validate(args, grads) objects.
+cudaError_t gaussian_attention_backward(const GaussianAttentionArgs& args, const GaussianAttentionGrads& grads,
+                                        cudaStream_t stream);
 
 // Floating-point operations of the forward pass (2 GEMMs: 4 * B * H * N^2 * D), for TFLOP/s counters.
 inline double gaussian_attention_flops(const GaussianAttentionArgs& a) {
   return 4.0 * a.batch * a.heads * double(a.seq_len) * a.seq_len * a.head_dim;
+}
+// Of the backward, by the usual convention of 5 GEMMs (S, dP, dV, dQ, dK): 2.5 x the forward. The kernels recompute
+// S and dP once more (7 GEMMs' work), which this count leaves out.
+inline double gaussian_attention_backward_flops(const GaussianAttentionArgs& a) {
+  return 2.5 * gaussian_attention_flops(a);
 }
 
 }  // namespace locbench::kernels

@@ -134,6 +134,11 @@ __global__ void __launch_bounds__(kWarps * 32) gaussian_attention_wmma(GaussianA
     __syncwarp();
   }
 
+  if (a.lse && half == 0) {  // lanes 2r and 2r+1 hold the same m and l
+    const int query = m0 + warp * kRows + row;
+    if (query < a.seq_len) a.lse[(int64_t(b) * a.heads + h) * a.seq_len + query] = m + logf(l);
+  }
+
   // Whole-warp, coalesced writes: row r's normaliser lives in lane 2r.
   T* out = static_cast<T*>(a.out.data) + b * a.out.stride_b + h * a.out.stride_h;
   for (int r = 0; r < kRows; ++r) {

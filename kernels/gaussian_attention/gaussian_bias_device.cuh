@@ -1,4 +1,4 @@
-// Device helpers shared by the Gaussian-attention kernels (SIMT and tensor-core): dtype conversion and the bias
+// Device helpers shared by the Gaussian-attention kernels (SIMT, tensor-core, backward): dtype conversion and the bias
 // B[p,t] = amp[p] * exp(sum_m clamp(-dx_m^2/2, c) / (var[p,m] + eps)) of GAug (arXiv 2603.04892) / GAB (2305.04722).
 #pragma once
 
@@ -44,15 +44,34 @@ __device__ inline QueryBias load_query_bias(const GaussianAttentionArgs& a, int 
   return qb;
 }
 
-__device__ __forceinline__ float gaussian_bias(const QueryBias& q, int key_row, int key_col, bool has_clamp,
-                                               float clamp) {
+// One bias value and what its parameter gradients need: B = amp * e, e = exp(sum_m num_m / (var_m + eps)), with the
+// clamped per-axis numerators num_m (the clamp does not depend on the parameters, so it has no gradient of its own).
+struct BiasTerms {
+  float bias, e, num_row, num_col;
+};
+
+__device__ __forceinline__ BiasTerms gaussian_bias_terms(const QueryBias& q, int key_row, int key_col, bool has_clamp,
+                                                         float clamp) {
   const float dr = float(key_row - q.row), dc = float(key_col - q.col);
   float nr = -0.5f * dr * dr, nc = -0.5f * dc * dc;
   if (has_clamp) {  // LocAtViT saturates offsets beyond the training grid
     nr = fmaxf(nr, clamp);
     nc = fmaxf(nc, clamp);
   }
-  return q.amp * __expf(nr * q.inv_var_row + nc * q.inv_var_col);
+  const float e = __expf(nr * q.inv_var_row + nc * q.inv_var_col);
+  return {q.amp * e, e, nr, nc};
+}
+
+__device__ __forceinline__ float gaussian_bias(const QueryBias& q, int key_row, int key_col, bool has_clamp,
+                                               float clamp) {
+  return gaussian_bias_terms(q, key_row, key_col, has_clamp, clamp).bias;
+}
+
+// The sum of x over the warp's 32 lanes, in every lane.
+__device__ __forceinline__ float warp_sum(float x) {
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) x += __shfl_xor_sync(0xffffffffu, x, off);
+  return x;
 }
 
 // Kernel launchers by algorithm (gaussian_attention.cu, gaussian_attention_wmma.cu).

@@ -1,6 +1,6 @@
-// Correctness of the fused Gaussian-bias attention (GAug / GAB), test-backend-ops style: one generic test runs the
-// CUDA kernel against the CPU reference over a table of shapes (skipped without a GPU). The reference itself is
-// checked everywhere against the papers' closed forms, so CI without a GPU still tests something real.
+// Correctness of the fused Gaussian-bias attention (GAug / GAB), test-backend-ops style: generic tests run the CUDA
+// kernels (forward, backward) against the CPU reference over a table of shapes (skipped without a GPU). The reference
+// itself is checked everywhere against the papers' closed forms and, for the backward, finite differences.
 #include "kernels/gaussian_attention/gaussian_attention.h"
 #include "kernels/gaussian_attention/reference.h"
 
@@ -27,6 +27,7 @@ struct Case {
   DType dtype;
   int initial_grid = 14;
   Algorithm algorithm = Algorithm::kAuto;  // kAuto: tensor cores for bf16/fp16, SIMT for fp32
+  bool gab_per_layer = false;              // GAB: one (A, sigma) for every head instead of one per head
 };
 
 const Case kCases[] = {
@@ -45,14 +46,18 @@ const Case kCases[] = {
     {BiasMode::kGAug, 2, 3, 1, 14, 14, 64, DType::kBFloat16, 14, Algorithm::kSimt},
     {BiasMode::kGAug, 1, 2, 6, 9, 4, 128, DType::kFloat16, 14, Algorithm::kSimt},
     {BiasMode::kGAB, 1, 1, 1, 32, 32, 32, DType::kBFloat16, 14, Algorithm::kSimt},
+    // GAB with one (A, sigma) per layer, as the models hold it; the backward sums its gradient over heads.
+    {BiasMode::kGAB, 2, 3, 1, 6, 9, 128, DType::kFloat32, 14, Algorithm::kAuto, true},
+    {BiasMode::kGAB, 2, 2, 0, 14, 14, 64, DType::kBFloat16, 14, Algorithm::kAuto, true},
 };
 
 std::string describe(const Case& c) {
   const char* dtype = c.dtype == DType::kFloat32 ? "fp32" : c.dtype == DType::kBFloat16 ? "bf16" : "fp16";
   const char* algorithm = c.algorithm == Algorithm::kSimt ? " simt" : c.algorithm == Algorithm::kTensorCore ? " tc" : "";
-  return std::string(c.mode == BiasMode::kGAug ? "GAug" : "GAB") + " B" + std::to_string(c.batch) + " H" +
-         std::to_string(c.heads) + " P" + std::to_string(c.num_prefix) + " " + std::to_string(c.rows) + "x" +
-         std::to_string(c.cols) + " D" + std::to_string(c.head_dim) + " " + dtype + algorithm;
+  return std::string(c.mode == BiasMode::kGAug ? "GAug" : c.gab_per_layer ? "GAB/layer" : "GAB") + " B" +
+         std::to_string(c.batch) + " H" + std::to_string(c.heads) + " P" + std::to_string(c.num_prefix) + " " +
+         std::to_string(c.rows) + "x" + std::to_string(c.cols) + " D" + std::to_string(c.head_dim) + " " + dtype +
+         algorithm;
 }
 
 // Host data of one case, every value already rounded to the case's dtype; args point at these host arrays.
@@ -108,8 +113,35 @@ Problem make_problem(const Case& c, uint32_t seed) {
     p.gab_amplitude.push_back(1.0f + 0.5f * h);
     p.gab_sigma.push_back(2.0f + 1.5f * h);
   }
-  g.gab_amplitude = p.gab_amplitude.data(), g.gab_sigma = p.gab_sigma.data(), g.gab_head_stride = 1;
+  g.gab_amplitude = p.gab_amplitude.data(), g.gab_sigma = p.gab_sigma.data();
+  g.gab_head_stride = c.gab_per_layer ? 0 : 1;
   return p;
+}
+
+// Host buffers of the backward of one problem: dout (rounded to the dtype, like the inputs) and every gradient.
+struct Gradients {
+  std::vector<float> dout, dq, dk, dv, dvar, damp, dgab_amplitude, dgab_sigma;
+  GaussianAttentionGrads grads;
+};
+
+Gradients make_gradients(const Problem& p, uint32_t seed) {
+  Gradients g;
+  const GaussianAttentionArgs& a = p.args;
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  g.dout.resize(p.q.size());
+  for (auto& x : g.dout) x = round_to(a.dtype, normal(rng));
+  for (auto* t : {&g.dq, &g.dk, &g.dv}) t->assign(p.q.size(), 0.f);
+  g.dvar.assign(p.var.size(), 0.f);
+  g.damp.assign(p.amplitude.size(), 0.f);
+  g.dgab_amplitude.assign(p.gab_amplitude.size(), 0.f);
+  g.dgab_sigma.assign(p.gab_sigma.size(), 0.f);
+  for (auto [t, vec] : {std::pair{&g.grads.dout, &g.dout}, {&g.grads.dq, &g.dq}, {&g.grads.dk, &g.dk},
+                        {&g.grads.dv, &g.dv}})
+    *t = AttentionTensor{vec->data(), a.q.stride_b, a.q.stride_h, a.q.stride_n};
+  g.grads.dvar = g.dvar.data(), g.grads.damp = g.damp.data();
+  g.grads.dgab_amplitude = g.dgab_amplitude.data(), g.grads.dgab_sigma = g.dgab_sigma.data();
+  return g;
 }
 
 // --- Everywhere: the reference against the papers. ------------------------------------------------------------
@@ -186,7 +218,8 @@ std::vector<double> naive_attention(const Problem& p) {
           const double dr = j / a.cols - i / a.cols, dc = j % a.cols - i % a.cols;
           double value;
           if (a.bias.mode == BiasMode::kGAB) {
-            const double A = p.gab_amplitude[h], s = p.gab_sigma[h];
+            const int at = h * int(a.bias.gab_head_stride);
+            const double A = p.gab_amplitude[at], s = p.gab_sigma[at];
             value = A * A * std::exp(-(dr * dr + dc * dc) / (2 * s * s));
           } else {
             const size_t q = (size_t(b) * a.heads + h) * np + i;
@@ -240,6 +273,120 @@ TEST(GaussianAttentionReference, BiasChangesTheOutput) {
   EXPECT_GT(moved, 0.1);
 }
 
+TEST(GaussianAttentionReference, LogSumExpNormalisesTheWeights) {
+  Problem p = make_problem({BiasMode::kGAug, 1, 2, 1, 5, 7, 32, DType::kFloat32, 4}, 5);
+  std::vector<float> lse(size_t(p.args.heads) * p.args.seq_len);
+  p.args.lse = lse.data();
+  reference_forward(p.args);
+  const auto& a = p.args;
+  for (int h = 0; h < a.heads; ++h)
+    for (int i = 0; i < a.seq_len; ++i) {
+      double total = 0;
+      for (int j = 0; j < a.seq_len; ++j) {
+        double s = 0;
+        for (int d = 0; d < a.head_dim; ++d) {
+          const size_t base = size_t(h) * a.seq_len * a.head_dim;
+          s += double(p.q[base + i * a.head_dim + d]) * p.k[base + j * a.head_dim + d];
+        }
+        total += std::exp(s * a.scale + reference_gaussian_bias(a, 0, h, i, j) - lse[size_t(h) * a.seq_len + i]);
+      }
+      EXPECT_NEAR(total, 1.0, 1e-5) << "head " << h << " query " << i;
+    }
+}
+
+// --- Everywhere: the reference backward against central differences of the reference forward. ------------------
+
+// L = sum(out * dout), accumulated in double over the reference forward's fp32 output.
+double loss(Problem& p, const std::vector<float>& dout) {
+  reference_forward(p.args);
+  double total = 0;
+  for (size_t i = 0; i < p.out.size(); ++i) total += double(p.out[i]) * dout[i];
+  return total;
+}
+
+// dL/dx by central differences, over the steps actually taken once x +- step is rounded to fp32.
+double numeric_gradient(Problem& p, const std::vector<float>& dout, float& x, float step) {
+  const float saved = x;
+  x = saved + step;
+  const double up_step = double(x) - saved, up = loss(p, dout);
+  x = saved - step;
+  const double down_step = saved - double(x), down = loss(p, dout);
+  x = saved;
+  return (up - down) / (up_step + down_step);
+}
+
+// Every entry of `values` (inputs of the forward): its analytic gradient against central differences.
+void expect_gradient(Problem& p, const std::vector<float>& dout, std::vector<float>& values,
+                     const std::vector<float>& analytic, const std::string& what) {
+  ASSERT_EQ(values.size(), analytic.size()) << what;
+  double worst = 0, largest = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double numeric = numeric_gradient(p, dout, values[i], 5e-3f * std::max(1.f, std::abs(values[i])));
+    worst = std::max(worst, std::abs(numeric - analytic[i]) / (1.0 + std::abs(numeric)));
+    largest = std::max(largest, std::abs(numeric));
+  }
+  EXPECT_LT(worst, 1e-3) << what;
+  EXPECT_GT(largest, 1e-2) << what << ": gradients this small test nothing";
+}
+
+// q, k, v and whichever bias parameters the mode reads.
+void expect_backward_matches_finite_differences(Problem& p, uint32_t seed) {
+  Gradients g = make_gradients(p, seed);
+  reference_backward(p.args, g.grads);
+  expect_gradient(p, g.dout, p.q, g.dq, "dq");
+  expect_gradient(p, g.dout, p.k, g.dk, "dk");
+  expect_gradient(p, g.dout, p.v, g.dv, "dv");
+  if (p.args.bias.mode == BiasMode::kGAug) {
+    expect_gradient(p, g.dout, p.var, g.dvar, "dvar");
+    expect_gradient(p, g.dout, p.amplitude, g.damp, "damp");
+  } else {
+    const size_t params = p.args.bias.gab_head_stride == 0 ? 1 : p.gab_amplitude.size();
+    p.gab_amplitude.resize(params), p.gab_sigma.resize(params);
+    g.dgab_amplitude.resize(params), g.dgab_sigma.resize(params);
+    expect_gradient(p, g.dout, p.gab_amplitude, g.dgab_amplitude, "dA");
+    expect_gradient(p, g.dout, p.gab_sigma, g.dgab_sigma, "dsigma");
+  }
+}
+
+// A training grid of 3 (clamp -2, EPS 0.1) on a 3 x 4 grid: the clamp bites on the column axis; one class token.
+TEST(GaussianAttentionReference, GAugBackwardMatchesFiniteDifferences) {
+  Problem p = make_problem({BiasMode::kGAug, 2, 2, 1, 3, 4, 4, DType::kFloat32, 3}, 21);
+  ASSERT_FLOAT_EQ(p.args.bias.clamp, -2.0f);
+  expect_backward_matches_finite_differences(p, 22);
+}
+
+// Narrow Gaussians (sigma near 1 on a 4 x 3 grid) so that sigma's gradient is not negligible; a negative A.
+TEST(GaussianAttentionReference, GABBackwardMatchesFiniteDifferences) {
+  Problem per_head = make_problem({BiasMode::kGAB, 2, 2, 1, 4, 3, 4, DType::kFloat32}, 23);
+  per_head.gab_amplitude = {1.6f, -1.2f}, per_head.gab_sigma = {0.9f, 1.3f};  // same sizes: the pointers stay valid
+  expect_backward_matches_finite_differences(per_head, 24);
+  Problem per_layer = make_problem({BiasMode::kGAB, 2, 2, 0, 3, 5, 4, DType::kFloat32, 14, Algorithm::kAuto, true}, 25);
+  per_layer.gab_amplitude = {1.4f, 0.f}, per_layer.gab_sigma = {1.1f, 0.f};
+  expect_backward_matches_finite_differences(per_layer, 26);
+}
+
+// A parameter shared by every row (strides 0, as a per-layer GAB (var, amp) passed in GAug form) gets the sum of the
+// per-row gradients the backward writes.
+TEST(GaussianAttentionReference, SharedGAugParameterGradientIsTheSumOverRows) {
+  Problem p = make_problem({BiasMode::kGAug, 2, 2, 1, 3, 4, 4, DType::kFloat32}, 27);
+  GaussianBiasArgs& bias = p.args.bias;
+  p.var = {2.5f}, p.amplitude = {1.7f};
+  bias.var = p.var.data(), bias.amplitude = p.amplitude.data();
+  bias.var_stride_b = bias.var_stride_h = bias.var_stride_p = bias.var_stride_axis = 0;
+  bias.amp_stride_b = bias.amp_stride_h = bias.amp_stride_p = 0;
+  bias.eps = 0.f, bias.has_clamp = false;
+  Gradients g = make_gradients(p, 28);
+  const size_t rows = size_t(p.args.batch) * p.args.heads * p.args.rows * p.args.cols;
+  g.dvar.assign(2 * rows, 0.f), g.damp.assign(rows, 0.f);
+  g.grads.dvar = g.dvar.data(), g.grads.damp = g.damp.data();
+  reference_backward(p.args, g.grads);
+  double dvar = 0, damp = 0;
+  for (float x : g.dvar) dvar += x;
+  for (float x : g.damp) damp += x;
+  expect_gradient(p, g.dout, p.var, {float(dvar)}, "shared dvar");
+  expect_gradient(p, g.dout, p.amplitude, {float(damp)}, "shared damp");
+}
+
 TEST(GaussianAttentionKernel, RejectsUnsupportedArguments) {
   Problem p = make_problem(kCases[3], 1);
   EXPECT_EQ(validate(p.args), "");
@@ -253,6 +400,16 @@ TEST(GaussianAttentionKernel, RejectsUnsupportedArguments) {
   p.args.algorithm = Algorithm::kTensorCore;  // fp32 has no tensor-core path
   EXPECT_NE(validate(p.args), "");
   EXPECT_EQ(gaussian_attention_forward(p.args, nullptr), cudaErrorInvalidValue);
+  p.args.algorithm = Algorithm::kAuto;
+
+  Gradients g = make_gradients(p, 2);
+  EXPECT_NE(validate(p.args, g.grads), "");  // no logsumexp from the forward
+  EXPECT_EQ(gaussian_attention_backward(p.args, g.grads, nullptr), cudaErrorInvalidValue);
+  std::vector<float> lse(size_t(p.args.batch) * p.args.heads * p.args.seq_len);
+  p.args.lse = lse.data();
+  EXPECT_EQ(validate(p.args, g.grads), "");
+  g.grads.dk.data = nullptr;
+  EXPECT_NE(validate(p.args, g.grads), "");
 }
 
 // --- With a GPU: the kernel against the reference over the whole table. ----------------------------------------
@@ -341,6 +498,80 @@ TEST(GaussianAttentionKernel, MatchesReferenceOverShapeTable) {
       bad += !(err <= atol + rtol * std::abs(p.out[i]));
     }
     EXPECT_EQ(bad, 0u) << describe(c) << ": worst abs error " << worst;
+    for (void* b : buffers) cudaFree(b);
+  }
+}
+
+// Largest error of `got` against `want`, relative to want's largest magnitude (NaN: infinite), over n values.
+double relative_error(const std::vector<float>& got, const std::vector<float>& want, size_t n) {
+  double largest = 0, worst = 0;
+  for (size_t i = 0; i < n; ++i) {
+    largest = std::max(largest, double(std::abs(want[i])));
+    const double err = std::abs(double(got[i]) - want[i]);
+    worst = std::isnan(err) ? INFINITY : std::max(worst, err);
+  }
+  return worst / std::max(largest, 1e-30);
+}
+
+// The kernels' forward (with its logsumexp) then backward, against the reference's, per row of the table.
+TEST(GaussianAttentionKernel, BackwardMatchesReferenceOverShapeTable) {
+  if (!have_gpu()) GTEST_SKIP() << "no CUDA device: the fused kernel is only checked on a GPU";
+  for (const Case& c : kCases) {
+    Problem p = make_problem(c, 13);
+    Gradients g = make_gradients(p, 17);
+    std::vector<float> lse(size_t(c.batch) * c.heads * p.args.seq_len);
+    p.args.lse = lse.data();
+    reference_forward(p.args);
+    reference_backward(p.args, g.grads);
+
+    std::vector<void*> buffers;
+    // Device copy; outputs are filled with 0xff bytes (NaN) so that an entry the kernels miss shows.
+    auto upload = [&](const std::vector<float>& host, DType dtype, bool output = false) {
+      buffers.push_back(to_device(host, dtype));
+      if (output) EXPECT_EQ(cudaMemset(buffers.back(), 0xff, host.size() * dtype_size(dtype)), cudaSuccess);
+      return buffers.back();
+    };
+    auto upload_params = [&](const std::vector<float>& host) {
+      return static_cast<const float*>(upload(host, DType::kFloat32));
+    };
+    GaussianAttentionArgs dev = p.args;
+    dev.q.data = upload(p.q, c.dtype), dev.k.data = upload(p.k, c.dtype), dev.v.data = upload(p.v, c.dtype);
+    dev.out.data = upload(p.out, c.dtype, true);
+    dev.lse = static_cast<float*>(upload(lse, DType::kFloat32, true));
+    dev.bias.var = upload_params(p.var), dev.bias.amplitude = upload_params(p.amplitude);
+    dev.bias.gab_amplitude = upload_params(p.gab_amplitude), dev.bias.gab_sigma = upload_params(p.gab_sigma);
+    GaussianAttentionGrads grads = g.grads;
+    grads.dout.data = upload(g.dout, c.dtype);
+    grads.dq.data = upload(g.dq, c.dtype, true), grads.dk.data = upload(g.dk, c.dtype, true);
+    grads.dv.data = upload(g.dv, c.dtype, true);
+    for (auto [ptr, host] : {std::pair{&grads.dvar, &g.dvar}, {&grads.damp, &g.damp},
+                             {&grads.dgab_amplitude, &g.dgab_amplitude}, {&grads.dgab_sigma, &g.dgab_sigma}})
+      *ptr = static_cast<float*>(upload(*host, DType::kFloat32, true));
+
+    ASSERT_EQ(gaussian_attention_forward(dev, nullptr), cudaSuccess) << describe(c);
+    ASSERT_EQ(gaussian_attention_backward(dev, grads, nullptr), cudaSuccess) << describe(c);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess) << describe(c);
+
+    // The inputs are identical; the kernels differ by fp32 accumulation, __expf, the dtype-rounded O that
+    // rowsum(dO * O) reads (P rounded to 16 bits before P V on tensor cores) and the rounding of dQ, dK, dV.
+    const double tol = c.dtype == DType::kFloat32 ? 1e-3 : c.dtype == DType::kFloat16 ? 1e-2 : 5e-2;
+    auto expect_close = [&](const char* what, const void* dev_ptr, const std::vector<float>& want, DType dtype,
+                            size_t n, double limit) {
+      const double err = relative_error(from_device(dev_ptr, want.size(), dtype), want, n);
+      EXPECT_LT(err, limit) << describe(c) << ": " << what << " error relative to its largest value";
+    };
+    expect_close("lse", dev.lse, lse, DType::kFloat32, lse.size(), 1e-4);
+    expect_close("dq", grads.dq.data, g.dq, c.dtype, g.dq.size(), tol);
+    expect_close("dk", grads.dk.data, g.dk, c.dtype, g.dk.size(), tol);
+    expect_close("dv", grads.dv.data, g.dv, c.dtype, g.dv.size(), tol);
+    if (c.mode == BiasMode::kGAug) {
+      expect_close("dvar", grads.dvar, g.dvar, DType::kFloat32, g.dvar.size(), tol);
+      expect_close("damp", grads.damp, g.damp, DType::kFloat32, g.damp.size(), tol);
+    } else {
+      const size_t params = c.gab_per_layer ? 1 : size_t(c.heads);
+      expect_close("dA", grads.dgab_amplitude, g.dgab_amplitude, DType::kFloat32, params, tol);
+      expect_close("dsigma", grads.dgab_sigma, g.dgab_sigma, DType::kFloat32, params, tol);
+    }
     for (void* b : buffers) cudaFree(b);
   }
 }

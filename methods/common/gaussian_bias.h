@@ -5,6 +5,7 @@
 #include "methods/common/layers.h"
 
 #include <optional>
+#include <string>
 
 namespace locbench::gaussian {
 
@@ -32,9 +33,19 @@ std::array<torch::Tensor, 2> gaussian_numerators(int64_t rows, int64_t cols, std
 torch::Tensor gaussian_bias(const GaussianBiasParams& params, const layers::TokenGrid& grid);
 
 // softmax(q k^T * scale + B + extra_bias) v, B = gaussian_bias(params, grid); extra_bias (another additive bias such
-// as the RelPosMlp one) may be undefined. This is the boundary a fused kernel replaces: today it materialises B.
+// as the RelPosMlp one) may be undefined. With `fused` and arguments the fused CUDA kernels take
+// (fused_kernel_rejection empty), B is computed inside them and never stored (kernels/gaussian_attention); otherwise
+// B is materialised and the attention runs on ATen (SDPA when `fused`, the explicit softmax when not).
 torch::Tensor gaussian_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
                                  const GaussianBiasParams& params, const layers::TokenGrid& grid, bool fused,
                                  const torch::Tensor& extra_bias = {});
+
+// Why the fused CUDA kernels cannot run gaussian_attention with these arguments; empty when they can. They take
+// (B, H, N, D) q, k, v of one shape and dtype (fp32, bf16, fp16) on one CUDA device, head dim 32, 64 or 128,
+// N = num_prefix + rows * cols, var and amplitude as scalars, [1] (var also [2]) or (B|1, h|1, Np|1, 2|1) and
+// (B|1, h|1, Np|1, 1), no extra bias, and a build against a CUDA LibTorch.
+std::string fused_kernel_rejection(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                   const GaussianBiasParams& params, const layers::TokenGrid& grid,
+                                   const torch::Tensor& extra_bias = {});
 
 }  // namespace locbench::gaussian

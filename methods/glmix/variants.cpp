@@ -44,10 +44,27 @@ GlnetConfig hybrid(std::array<int64_t, 4> dims, std::optional<double> layerscale
   return c;
 }
 
+// locbench's CPU-scale GLNet (not from the paper): the 4G layout (overlapped stem, CPE, GLMix stages 1-2, the
+// hybrid stage 3, MHSA stage 4) narrowed to 32-256 channels and 1-1-2-1 blocks, with 16 slots (a 4x4 pool) for
+// 64 px inputs, whose stage grids are 16/8/4/2. Whole images at 64 px, as the small ViTs.
+VariantInfo glnet_small_variant(const std::string& name, int64_t img) {
+  GlnetConfig c = hybrid({32, 64, 128, 256});
+  c.depths = {1, 1, 2, 1};
+  c.num_slots = 16;
+  VariantInfo info = glnet_variant(name, c);
+  info.paper = std::string(kPaper) + "; locbench small variant";
+  info.config = VariantConfig{};
+  info.config.input_size = {3, img, img};
+  info.config.crop_pct = 1.0;
+  info.config.patch_size = 16;
+  return info;
+}
+
 const RegisterVariant kStl{glnet_variant("glnet_stl", stl())};
 const RegisterVariant k4g{glnet_variant("glnet_4g", hybrid({64, 128, 256, 512}))};
 const RegisterVariant k9g{glnet_variant("glnet_9g", hybrid({96, 192, 384, 768}))};
 const RegisterVariant k16g{glnet_variant("glnet_16g", hybrid({128, 256, 512, 1024}, 1e-4))};
+const RegisterVariant kPico{glnet_small_variant("glnet_pico_64", 64)};
 
 }  // namespace
 }  // namespace locbench::glmix

@@ -3,6 +3,7 @@
 #include "harness/model/registry.h"
 #include "methods/localvit/localvit.h"
 #include "methods/localvit/pvt.h"
+#include "methods/vit/small_config.h"
 
 namespace locbench::localvit {
 namespace {
@@ -39,6 +40,27 @@ VariantInfo localvit_variant(const std::string& name, int64_t dim, int64_t heads
   return info;
 }
 
+// locbench's CPU-scale LocalViT on the small ViT geometry (methods/vit/small_config.h): patch 8 on 64 px, the
+// locality feed-forward in every block. Not from the paper; the SE hidden width is 4 as in LocalViT-T (512 / 128).
+VariantInfo small_localvit_variant(const std::string& name, int64_t img, int64_t dim, int64_t depth, int64_t heads,
+                                   int64_t reduction) {
+  const vit::VitConfig geometry = vit::small_config(img, dim, depth, heads);
+  LocalVitConfig base;
+  base.img_size = geometry.img_size;
+  base.patch_size = geometry.patch_size;
+  base.embed_dim = geometry.embed_dim;
+  base.depth = geometry.depth;
+  base.num_heads = geometry.num_heads;
+  base.reduction = reduction;
+  VariantInfo info = localvit_variant(name, dim, heads, reduction);
+  info.paper = std::string(kPaper) + "; locbench small variant";
+  info.config = vit::small_variant_config(img);
+  info.factory = [base](const ModelArgs& args) -> ModelPtr {
+    return std::make_shared<LocalVisionTransformer>(apply_args(base, args));
+  };
+  return info;
+}
+
 VariantInfo pvt_variant(const std::string& name, bool locality) {
   PvtConfig base;
   base.locality = locality;
@@ -59,6 +81,7 @@ const RegisterVariant kTiny{localvit_variant("localvit_tiny_mlp4_act3_r192", 192
 const RegisterVariant kTinySe4{localvit_variant("localvit_tiny_mlp4_act3_r4", 192, 4, 4)};
 const RegisterVariant kSmall{localvit_variant("localvit_small_mlp4_act3_r384", 384, 8, 384, {"localvit_small"})};
 const RegisterVariant kPvt{pvt_variant("localvit_pvt_tiny", true)};
+const RegisterVariant kPico{small_localvit_variant("localvit_pico_patch8_64", 64, 128, 6, 2, 128)};
 const RegisterVariant kPvtTiny{pvt_variant("pvt_tiny", false)};
 
 }  // namespace

@@ -104,4 +104,12 @@ torch::Tensor total_loss(const std::map<std::string, torch::Tensor>& terms) {
   return sum;
 }
 
+std::map<std::string, torch::Tensor> SegVit::segmentation_loss(const torch::Tensor& images,
+                                                               const torch::Tensor& labels) {
+  const AtmOutput outputs = forward_head_outputs(images);
+  AtmLossOptions options;  // the released configs: ATMLoss(num_classes, dec_layers 3, 20, 1, 1), eos 0.1
+  options.num_classes = outputs.pred_logits.size(2) - 1;
+  return atm_loss(outputs, labels, options);
+}
+
 }  // namespace locbench::segvit

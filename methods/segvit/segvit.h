@@ -230,9 +230,14 @@ class SegVit : public Model {
                                                    const std::vector<int64_t>& indices) override;
   int64_t num_blocks() const override;
   int64_t num_features() const override;
-  int64_t feature_stride() const override { return 16; }
+  int64_t feature_stride() const override {
+    return vit ? vit->options().patch_size : generic_backbone->feature_stride();
+  }
   // The losses' class-weight buffer (decode_head[.atm].loss_decode.criterion.empty_weight) is rebuilt, not loaded.
   bool ignores_checkpoint_key(const std::string& key) const override;
+  // The ATM loss (losses.h) of the final and auxiliary outputs; label-size masks, fixed query-to-class matching.
+  std::map<std::string, torch::Tensor> segmentation_loss(const torch::Tensor& images,
+                                                         const torch::Tensor& labels) override;
 
   VisionTransformer vit{nullptr};  // the mmseg backbone (null for a generic backbone)
   ModelPtr generic_backbone;
