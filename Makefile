@@ -30,9 +30,12 @@ DB ?= results/bench.db
 demo: build
 	$(BUILD_DIR)/bench run suites/quickstart.json --db $(DB)
 	$(BUILD_DIR)/bench run suites/seg_quickstart.json --db $(DB)
+	$(BUILD_DIR)/bench run suites/segvit_quickstart.json --db $(DB)
 	@$(BUILD_DIR)/bench report --db $(DB) --suite quickstart
 	@echo
 	@$(BUILD_DIR)/bench report --db $(DB) --suite seg_quickstart
+	@echo
+	@$(BUILD_DIR)/bench report --db $(DB) --suite segvit_quickstart
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -608,6 +608,20 @@ Paramwise segmentor_paramwise(double head_lr_mult) {
   };
 }
 
+// The end of a segmentation training: the final score, its curve point, the checkpoint path, the time.
+TrainResult finish(TrainResult result, seg::SegmentationModel model, const seg::SegDataset& val,
+                   const TrainOptions& o, std::chrono::steady_clock::time_point t0, std::ostream& log) {
+  result.iterations = o.iterations;
+  result.val = evaluate(*model, val, o.eval).compute();
+  result.curves.push_back({"miou", o.iterations, result.val.mIoU});
+  if (!o.work_dir.empty()) result.checkpoint = (fs::path(o.work_dir) / "seg.safetensors").string();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.model = model;
+  log << "mIoU " << result.val.mIoU << " aAcc " << result.val.aAcc << " mAcc " << result.val.mAcc << " ("
+      << result.seconds << " s)\n";
+  return result;
+}
+
 // Task segmentor: a whole segmentation model trained end to end with its own loss.
 TrainResult train_segmentor(const TrainOptions& o, ExampleSource& source, const seg::SegDataset& val,
                             std::ostream& log, std::chrono::steady_clock::time_point t0) {
@@ -651,15 +665,7 @@ TrainResult train_segmentor(const TrainOptions& o, ExampleSource& source, const 
     result.stopped = true;
     return result;
   }
-  result.iterations = o.iterations;
-  result.val = evaluate(*model, val, o.eval).compute();
-  result.curves.push_back({"miou", o.iterations, result.val.mIoU});
-  if (!o.work_dir.empty()) result.checkpoint = (fs::path(o.work_dir) / "seg.safetensors").string();
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  result.model = model;
-  log << "mIoU " << result.val.mIoU << " aAcc " << result.val.aAcc << " mAcc " << result.val.mAcc << " ("
-      << result.seconds << " s)\n";
-  return result;
+  return finish(std::move(result), model, val, o, t0, log);
 }
 
 }  // namespace
@@ -717,15 +723,7 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
     result.stopped = true;
     return result;
   }
-  result.iterations = o.iterations;
-  result.val = evaluate(*model, val, o.eval).compute();
-  result.curves.push_back({"miou", o.iterations, result.val.mIoU});
-  if (!o.work_dir.empty()) result.checkpoint = (fs::path(o.work_dir) / "seg.safetensors").string();
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  result.model = model;
-  log << "mIoU " << result.val.mIoU << " aAcc " << result.val.aAcc << " mAcc " << result.val.mAcc << " ("
-      << result.seconds << " s)\n";
-  return result;
+  return finish(std::move(result), model, val, o, t0, log);
 }
 
 int run_train(const TrainOptions& options, std::ostream& log) {
