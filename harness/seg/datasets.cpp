@@ -54,7 +54,8 @@ std::vector<SegSample> pair_by_stem(const std::map<std::string, std::string>& im
 }
 
 SegDataset folder_pair_dataset(const std::string& name, const std::string& root, const std::string& split,
-                               const std::string& seg_map_suffix, const std::string& hint) {
+                               const std::string& seg_map_suffix, int64_t num_classes, bool reduce_zero_label,
+                               const std::string& hint) {
   const fs::path img_dir = fs::path(root) / "images" / split;
   const fs::path ann_dir = fs::path(root) / "annotations" / split;
   require_dir(name, img_dir, hint);
@@ -63,6 +64,8 @@ SegDataset folder_pair_dataset(const std::string& name, const std::string& root,
   dataset.name = name;
   dataset.root = root;
   dataset.split = split;
+  dataset.num_classes = num_classes;
+  dataset.reduce_zero_label = reduce_zero_label;
   dataset.samples = pair_by_stem(files_by_stem(img_dir, ".jpg"), files_by_stem(ann_dir, seg_map_suffix), img_dir,
                                  ann_dir, ".jpg", seg_map_suffix);
   return dataset;
@@ -71,32 +74,23 @@ SegDataset folder_pair_dataset(const std::string& name, const std::string& root,
 }  // namespace
 
 SegDataset ade20k(const std::string& root, const std::string& split) {
-  SegDataset dataset = folder_pair_dataset(
-      "ADE20K", root, split, ".png",
+  return folder_pair_dataset(
+      "ADE20K", root, split, ".png", 150, true,
       " (set ADE20K_ROOT to the ADEChallengeData2016 folder, which holds images/ and annotations/)");
-  dataset.num_classes = 150;
-  dataset.reduce_zero_label = true;
-  return dataset;
 }
 
 SegDataset coco_stuff164k(const std::string& root, const std::string& split) {
-  SegDataset dataset = folder_pair_dataset(
-      "COCO-Stuff-164k", root, split, "_labelTrainIds.png",
+  return folder_pair_dataset(
+      "COCO-Stuff-164k", root, split, "_labelTrainIds.png", 171, false,
       " (expected the coco_stuff164k layout: images/{train2017,val2017}, annotations/{train2017,val2017} with "
       "*_labelTrainIds.png from mmseg's tools/dataset_converters/coco_stuff164k.py)");
-  dataset.num_classes = 171;
-  dataset.reduce_zero_label = false;
-  return dataset;
 }
 
 SegDataset coco_stuff10k(const std::string& root, const std::string& split) {
-  SegDataset dataset = folder_pair_dataset(
-      "COCO-Stuff-10k", root, split, "_labelTrainIds.png",
+  return folder_pair_dataset(
+      "COCO-Stuff-10k", root, split, "_labelTrainIds.png", 171, true,
       " (expected the coco_stuff10k layout: images/{train2014,test2014}, annotations/{train2014,test2014} with "
       "*_labelTrainIds.png from mmseg's tools/dataset_converters/coco_stuff10k.py)");
-  dataset.num_classes = 171;
-  dataset.reduce_zero_label = true;
-  return dataset;
 }
 
 namespace {
