@@ -1,4 +1,5 @@
-// The bench sub-commands. Each reports errors as one line on stderr and sets a non-zero exit code.
+// The bench sub-commands, one function each (harness/cli/cli_common.h). Each reports errors as one line on stderr
+// and sets a non-zero exit code.
 #pragma once
 
 #include <CLI/CLI.hpp>

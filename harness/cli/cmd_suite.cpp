@@ -1,0 +1,41 @@
+// bench validate and run: a suite checked, planned and measured into the store.
+#include "harness/cli/cli_common.h"
+#include "harness/runner/runner.h"
+#include "harness/suite/suite.h"
+
+#include <iostream>
+#include <memory>
+
+namespace locbench::cli {
+
+void add_validate_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("validate", "Check a suite without running it");
+  auto path = std::make_shared<std::string>();
+  cmd->add_option("suite", *path, "Suite JSON file")->required();
+  cmd->callback([path] {
+    run_guarded("validate", [&] {
+      const auto errors = suite::validate_suite(*path);
+      for (const auto& e : errors) std::cerr << e << "\n";
+      if (!errors.empty()) {
+        set_exit_code(2);
+        return;
+      }
+      const auto s = suite::load_suite(*path);
+      std::cout << *path << ": valid, " << suite::plan(s).size() << " cells\n";
+    });
+  });
+}
+
+void add_run_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("run", "Run a suite: every cell measured and stored in SQLite");
+  auto r = std::make_shared<runner::RunOptions>();
+  cmd->add_option("suite", r->suite, "Suite JSON file")->required();
+  cmd->add_option("--db", r->db, "Results database")->capture_default_str();
+  cmd->add_flag("--resume", r->resume, "Run only the unfinished cells of the last run of this suite");
+  cmd->add_option("--device", r->device, "Override the suite's device")->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--only", r->only, "Run cells whose model/measurement[/dataset] or model matches this glob");
+  cmd->add_flag("--dry-run", r->dry_run, "Print the cells without running them");
+  cmd->callback([r] { run_guarded("run", [&] { set_exit_code(runner::run_suite(*r)); }); });
+}
+
+}  // namespace locbench::cli

@@ -1,0 +1,59 @@
+// bench check and data: the benchmark regression gate and generated datasets.
+#include "harness/check/check.h"
+#include "harness/cli/cli_common.h"
+#include "harness/data/imagefolder.h"
+
+#include <iostream>
+#include <memory>
+
+namespace locbench::cli {
+
+void add_check_command(CLI::App& app) {
+  auto* cmd =
+      app.add_subcommand("check", "Gate Google Benchmark results against a baseline (exit 1 on a regression)");
+  struct Options {
+    check::CheckOptions check;
+    std::string reference;
+  };
+  auto o = std::make_shared<Options>();
+  cmd->add_option("--baseline", o->check.baseline, "Google Benchmark JSON of the baseline")->required();
+  cmd->add_option("--current", o->check.current, "Google Benchmark JSON of this run")->required();
+  cmd->add_option("--reference", o->reference, "Variant that divides every op/shape's time (same file)");
+  cmd->add_option("--threshold", o->check.threshold, "Relative slow-down counted as a regression")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->callback([o] {
+    run_guarded("check", [&] {
+      check::CheckOptions co = o->check;
+      if (!o->reference.empty()) co.reference = o->reference;
+      set_exit_code(check::run_check(co, std::cout, std::cerr));
+    });
+  });
+}
+
+void add_data_command(CLI::App& app) {
+  auto* data = app.add_subcommand("data", "Datasets");
+  data->require_subcommand(1);
+  auto* synth = data->add_subcommand("synth", "Write a synthetic ImageFolder dataset (texture classes)");
+  struct Options {
+    std::string out;
+    data::SynthOptions synth;
+  };
+  auto o = std::make_shared<Options>();
+  synth->add_option("--out", o->out, "Folder to create (root/<class>/<image>)")->required();
+  synth->add_option("--classes", o->synth.classes, "Number of classes")->capture_default_str();
+  synth->add_option("--per-class", o->synth.per_class, "Images per class")->capture_default_str();
+  synth->add_option("--size", o->synth.size, "Image side in pixels")->capture_default_str();
+  synth->add_option("--seed", o->synth.seed, "Seed")->capture_default_str();
+  synth->add_option("--format", o->synth.format, "jpg or png")
+      ->check(CLI::IsMember({"jpg", "png"}))
+      ->capture_default_str();
+  synth->callback([o] {
+    run_guarded("data synth", [&] {
+      data::write_synthetic_image_folder(o->out, o->synth);
+      std::cout << o->out << ": " << o->synth.classes << " classes x " << o->synth.per_class << " images\n";
+    });
+  });
+}
+
+}  // namespace locbench::cli

@@ -1,0 +1,139 @@
+// bench train and eval-seg: segmentation training (head, scratch, segmentor) and mIoU of predictions or models.
+#include "harness/cli/cli_common.h"
+#include "harness/model/registry.h"
+#include "harness/seg/eval_seg.h"
+#include "harness/train/train.h"
+
+#include <iostream>
+#include <memory>
+
+namespace locbench::cli {
+
+void add_train_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "train", "Train a LinearSegHead on a frozen backbone (LocAtViT protocol) or a small model from scratch");
+  struct Options {
+    train::TrainOptions train;
+    std::string device = "cpu";
+    std::vector<int64_t> crop, scale;
+  };
+  auto o = std::make_shared<Options>();
+  auto& to = o->train;
+  cmd->add_option("--model", to.model, "Registered backbone (bench list models)")->required();
+  cmd->add_option("--checkpoint", to.checkpoint, "Backbone weights (safetensors, timm keys)");
+  cmd->add_option("--task", to.task,
+                  "head: frozen backbone; scratch: classification pre-training, then head; segmentor: a "
+                  "segmentation model (SegViT) end to end with its own loss")
+      ->check(CLI::IsMember({"head", "scratch", "segmentor"}))
+      ->capture_default_str();
+  cmd->add_option("--dataset", to.dataset_kind, "Dataset kind")
+      ->check(CLI::IsMember(train::segmentation_dataset_kinds()))
+      ->capture_default_str();
+  cmd->add_option("--root", to.root, "Dataset root (ADEChallengeData2016, VOC2010, coco_stuff164k)")->required();
+  cmd->add_option("--num-classes", to.num_classes, "Classes of synthetic_ade20k data");
+  cmd->add_option("--iterations", to.iterations, "Head iterations")->capture_default_str();
+  cmd->add_option("--batch-size", to.batch_size, "Images per iteration")->capture_default_str();
+  cmd->add_option("--crop", o->crop, "Crop H [W] (default 512)")->expected(1, 2);
+  cmd->add_option("--scale", o->scale, "RandomResize and test Resize scale W H (default 2048 512)")->expected(2);
+  cmd->add_option("--lr", to.lr, "OneCycle max_lr (segmentor: poly base lr, default the model's recipe)")
+      ->capture_default_str();
+  cmd->add_option("--warmup-iters", to.warmup_iters, "Segmentor: linear warm-up iterations (default: recipe)");
+  cmd->add_option("--cls-iterations", to.cls_iterations, "Pre-training iterations (--task scratch)")
+      ->capture_default_str();
+  cmd->add_option("--eval-interval", to.eval_interval, "mIoU every N iterations (0: at the end)")
+      ->capture_default_str();
+  cmd->add_option("--eval-mode", to.eval.mode, "whole or slide")
+      ->check(CLI::IsMember({"whole", "slide"}))
+      ->capture_default_str();
+  cmd->add_option("--checkpoint-interval", to.checkpoint_interval, "0: at the end only")->capture_default_str();
+  cmd->add_option("--work-dir", to.work_dir, "Checkpoints go here (cls.safetensors, seg.safetensors)");
+  cmd->add_flag("--resume", to.resume, "Continue from --work-dir's checkpoints at their saved iteration");
+  cmd->add_option("--seed", to.seed, "Seed")->capture_default_str();
+  cmd->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  cmd->callback([cmd, o] {
+    run_guarded("train", [&] {
+      train::TrainOptions t = o->train;
+      // A segmentation model's released recipe, then what the command line says.
+      if (const VariantInfo* info = Registry::instance().find(t.model); info && info->task == "segmentation") {
+        train::apply_recipe(t, info->config);
+        if (cmd->count("--lr")) t.lr = o->train.lr;
+        if (cmd->count("--warmup-iters")) t.warmup_iters = o->train.warmup_iters;
+        if (cmd->count("--eval-mode")) t.eval.mode = o->train.eval.mode;
+      } else {
+        t.eval.scale = t.pipeline.scale;
+      }
+      if (!o->crop.empty()) t.pipeline.crop_size = t.eval.crop_size = {o->crop.front(), o->crop.back()};
+      if (!o->scale.empty()) t.pipeline.scale = {o->scale[0], o->scale[1]}, t.eval.scale = t.pipeline.scale;
+      if (!o->crop.empty() && t.eval.mode == "slide")
+        t.eval.stride = {t.eval.crop_size[0] * 2 / 3, t.eval.crop_size[1] * 2 / 3};
+      if (t.eval.mode != "slide") t.eval.crop_size = t.pipeline.crop_size;
+      t.device = o->device == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+      set_exit_code(train::run_train(t, std::cout));
+    });
+  });
+}
+
+// PNG folders (any model's predictions), or a backbone with a head checkpoint written by `bench train`.
+void add_eval_seg_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("eval-seg", "mIoU (mmseg IoUMetric) of prediction PNGs, or of a model + head");
+  struct Options {
+    seg::EvalSegOptions pngs;
+    train::SegEvalOptions model;
+    std::vector<int64_t> scale, crop, stride;
+  };
+  auto o = std::make_shared<Options>();
+  auto& eo = o->pngs;
+  auto& mo = o->model;
+  auto* pred = cmd->add_option("--pred", eo.pred_dir, "Folder of prediction PNGs (train ids 0..K-1, 255 = none)");
+  auto* gt = cmd->add_option("--gt", eo.gt_dir, "Folder of label PNGs in the dataset's own encoding");
+  cmd->add_option("--num-classes", eo.num_classes, "Number of classes K")->check(CLI::PositiveNumber);
+  cmd->add_flag("--reduce-zero-label", eo.reduce_zero_label, "Labels: 0 is ignored, k becomes k-1 (ADE20K)");
+  auto* model = cmd->add_option("--model", mo.model,
+                                "Registered backbone scored with --head, or segmentation model (SegViT), on --root");
+  cmd->add_option("--checkpoint", mo.checkpoint, "Model weights (safetensors)");
+  cmd->add_option("--head", mo.head, "seg.safetensors written by bench train (needed for a backbone)");
+  cmd->add_option("--dataset", mo.dataset_kind, "Dataset kind")
+      ->check(CLI::IsMember(train::segmentation_dataset_kinds()))
+      ->capture_default_str();
+  cmd->add_option("--root", mo.root, "Dataset root");
+  cmd->add_option("--mode", mo.eval.mode, "whole or slide")
+      ->check(CLI::IsMember({"whole", "slide"}))
+      ->capture_default_str();
+  cmd->add_option("--scale", o->scale, "Test Resize scale W H (default 2048 512)")->expected(2);
+  cmd->add_option("--crop", o->crop, "Slide window H [W] (default 512)")->expected(1, 2);
+  cmd->add_option("--stride", o->stride, "Slide stride H [W] (default 341)")->expected(1, 2);
+  cmd->add_option("--limit", mo.eval.limit, "At most N images (evenly spaced); 0: all");
+  cmd->add_flag("--json", eo.json, "Print JSON (aAcc, mIoU, mAcc, per_class)");
+  pred->excludes(model);
+  gt->excludes(model);
+  cmd->callback([cmd, o] {
+    if (o->model.model.empty()) {
+      if (o->pngs.pred_dir.empty() || o->pngs.gt_dir.empty()) {
+        std::cerr << "bench eval-seg: give --pred and --gt (PNG folders) or --model, --head and --root\n";
+        set_exit_code(2);
+        return;
+      }
+      set_exit_code(seg::eval_seg(o->pngs, std::cout, std::cerr));
+      return;
+    }
+    run_guarded("eval-seg", [&] {
+      train::SegEvalOptions m = o->model;
+      // A segmentation model is scored with its released test settings unless the command line says otherwise.
+      if (const VariantInfo* info = Registry::instance().find(m.model); info && info->task == "segmentation") {
+        train::TrainOptions recipe;
+        train::apply_recipe(recipe, info->config);
+        m.eval = recipe.eval;
+        m.eval.limit = o->model.eval.limit;
+        if (cmd->count("--mode")) m.eval.mode = o->model.eval.mode;
+      }
+      if (!o->scale.empty()) m.eval.scale = std::pair<int64_t, int64_t>{o->scale[0], o->scale[1]};
+      if (!o->crop.empty()) m.eval.crop_size = {o->crop.front(), o->crop.back()};
+      if (!o->stride.empty()) m.eval.stride = {o->stride.front(), o->stride.back()};
+      if (m.dataset_kind == "synthetic_ade20k") m.num_classes = o->pngs.num_classes;
+      m.json = o->pngs.json;
+      set_exit_code(train::run_eval_seg(m, std::cout, std::cerr));
+    });
+  });
+}
+
+}  // namespace locbench::cli

@@ -1,0 +1,60 @@
+#include "harness/cli/cli_common.h"
+
+#include "harness/model/registry.h"
+#include "harness/suite/suite.h"
+
+#include <iostream>
+#include <stdexcept>
+
+namespace locbench::cli {
+
+namespace {
+int g_exit_code = 0;
+}
+
+void set_exit_code(int code) {
+  if (code != 0 && g_exit_code == 0) g_exit_code = code;
+}
+
+int exit_code() { return g_exit_code; }
+
+void run_guarded(const char* command, const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const suite::SuiteError& e) {
+    std::cerr << e.what() << "\n";  // one line per problem, each naming the file and the field
+    set_exit_code(2);
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    // c10 errors carry a C++ backtrace after the first line; users need only the message.
+    if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
+    std::cerr << "bench " << command << ": " << msg << "\n";
+    set_exit_code(1);
+  }
+}
+
+std::array<int64_t, 2> parse_img_size(const std::string& text) {
+  const auto x = text.find('x');
+  try {
+    size_t used = 0;
+    if (x == std::string::npos) {
+      const int64_t s = std::stoll(text, &used);
+      if (used != text.size() || s <= 0) throw std::invalid_argument("");
+      return {s, s};
+    }
+    size_t used2 = 0;
+    const int64_t h = std::stoll(text.substr(0, x), &used), w = std::stoll(text.substr(x + 1), &used2);
+    if (used != x || used2 != text.size() - x - 1 || h <= 0 || w <= 0) throw std::invalid_argument("");
+    return {h, w};
+  } catch (const std::exception&) {
+    throw std::invalid_argument("--img-size: expected H or HxW with positive integers, got '" + text + "'");
+  }
+}
+
+const VariantInfo& lookup(const std::string& name) {
+  const VariantInfo* info = Registry::instance().find(name);
+  if (!info) create_model(name);  // throws with a "did you mean"
+  return *info;
+}
+
+}  // namespace locbench::cli
