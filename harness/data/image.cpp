@@ -41,6 +41,8 @@ Image read_image(const std::string& path, int channels) {
   int w = 0, h = 0, n = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> data(stbi_load(path.c_str(), &w, &h, &n, channels), stbi_image_free);
   if (!data) throw DataError(path + ": cannot decode image (" + reason() + ")");
+  if (w <= 0 || h <= 0)  // stb accepts a PNM header of height 0
+    throw DataError(path + ": cannot decode image (size " + std::to_string(w) + "x" + std::to_string(h) + ")");
   Image image{w, h, channels, {}};
   image.pixels.assign(data.get(), data.get() + static_cast<size_t>(w) * h * channels);
   return image;
@@ -57,6 +59,8 @@ Image read_label_png(const std::string& path) {
 std::pair<int, int> image_size(const std::string& path) {
   int w = 0, h = 0, n = 0;
   if (!stbi_info(path.c_str(), &w, &h, &n)) throw DataError(path + ": cannot read image header (" + reason() + ")");
+  if (w <= 0 || h <= 0)
+    throw DataError(path + ": cannot read image header (size " + std::to_string(w) + "x" + std::to_string(h) + ")");
   return {w, h};
 }
 
