@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "harness/common/json_input.h"
+#include "harness/common/exit_codes.h"
 #include "harness/common/text.h"
 #include "report/escape.h"
 #include "report/render.h"
@@ -62,7 +63,7 @@ std::vector<size_t> matching_columns(const Table& t, const Selector& s) {
 
 size_t one_column(const Table& t, const Selector& s, std::ostream& err) {
   auto found = matching_columns(t, s);
-  if (found.empty()) throw std::runtime_error("run " + std::to_string(t.run.id) + " has no metric '" + s.text + "'");
+  if (found.empty()) throw std::invalid_argument("run " + std::to_string(t.run.id) + " has no metric '" + s.text + "'");
   if (found.size() > 1) {
     err << "note: '" << s.text << "' matches " << found.size() << " columns; plotting '" << t.columns[found[0]].label
         << "' (narrow it with @dataset or :key=value)\n";
@@ -226,7 +227,7 @@ Chart lines_over_setting(const Table& t, const std::string& key, const Selector&
   for (size_t i : matching_columns(t, ys))
     if (t.columns[i].settings.contains(key) && t.columns[i].settings[key].is_number()) columns.push_back(i);
   if (columns.empty())
-    throw std::runtime_error("'" + key + "' is neither a metric nor a numeric setting of '" + ys.text + "' in run " +
+    throw std::invalid_argument("'" + key + "' is neither a metric nor a numeric setting of '" + ys.text + "' in run " +
                              std::to_string(t.run.id));
   const Column& first = t.columns[columns[0]];
   std::string y_label = without_setting(first.label, key, first.settings[key]);
@@ -250,7 +251,7 @@ std::string default_y(const Table& t) {
   for (const char* metric : {"top1", "miou"})
     for (const auto& c : t.columns)
       if (c.metric == metric) return metric;
-  throw std::runtime_error("run " + std::to_string(t.run.id) + " has neither top1 nor miou to plot; pass --y");
+  throw std::invalid_argument("run " + std::to_string(t.run.id) + " has neither top1 nor miou to plot; pass --y");
 }
 
 }  // namespace
@@ -266,7 +267,8 @@ int run_plot(const PlotOptions& options, std::ostream& out, std::ostream& err) {
     return 0;
   } catch (const std::exception& e) {
     err << one_line(e.what(), 400) << "\n";
-    return 1;
+    // A choice that names nothing in the database (run, suite, model, format, axis) or an unreadable input: 2.
+    return exit_code_of(e);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "harness/common/files.h"
+#include "harness/common/exit_codes.h"
 #include "harness/common/text.h"
 #include "report/escape.h"
 #include "report/render.h"
@@ -259,7 +260,7 @@ std::string render(const Table& table, const std::string& format) {
   if (format == "latex") return render_latex(table);
   if (format == "html") return render_html(table);
   if (format == "json") return render_json(table);
-  throw std::runtime_error("unknown report format '" + format + "' (md, csv, latex, html, json, svg)");
+  throw std::invalid_argument("unknown report format '" + format + "' (md, csv, latex, html, json, svg)");
 }
 
 store::Run select_run(const store::Store& store, const std::optional<int64_t>& run,
@@ -267,18 +268,18 @@ store::Run select_run(const store::Store& store, const std::optional<int64_t>& r
   std::optional<int64_t> id = run;
   if (!id && suite) {
     id = store.last_run(*suite);
-    if (!id) throw std::runtime_error(store.path() + " has no run of suite '" + *suite + "'");
+    if (!id) throw std::invalid_argument(store.path() + " has no run of suite '" + *suite + "'");
   }
   if (!id) id = store.latest_run();
-  if (!id) throw std::runtime_error(store.path() + " has no runs yet; run `bench run SUITE` first");
+  if (!id) throw std::invalid_argument(store.path() + " has no runs yet; run `bench run SUITE` first");
   auto found = store.run(*id);
-  if (!found) throw std::runtime_error(store.path() + " has no run " + std::to_string(*id));
+  if (!found) throw std::invalid_argument(store.path() + " has no run " + std::to_string(*id));
   return *found;
 }
 
 Table load_table(const std::string& db, const std::optional<int64_t>& run, const std::optional<std::string>& suite) {
   if (!std::filesystem::exists(db))
-    throw std::runtime_error("no results database at " + db + "; run `bench run SUITE` first or pass --db");
+    throw std::invalid_argument("no results database at " + db + "; run `bench run SUITE` first or pass --db");
   store::Store store(db, store::Store::Mode::read_only);  // reports never write, never migrate
   store::Run chosen = select_run(store, run, suite);
   return build_table(chosen, store.cells(chosen.id));
@@ -307,7 +308,8 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
     return 0;
   } catch (const std::exception& e) {
     err << one_line(e.what(), 400) << "\n";
-    return 1;
+    // A choice that names nothing in the database (run, suite, model, format, axis) or an unreadable input: 2.
+    return exit_code_of(e);
   }
 }
 

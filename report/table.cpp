@@ -295,7 +295,7 @@ Table build_table(const store::Run& run, const std::vector<store::Cell>& cells) 
 std::vector<PublishedNumber> load_published(const std::string& path) {
   const json doc = parse_untrusted_json(read_input_file(path, "published numbers file", size_t{16} << 20), path);
   if (!doc.is_object() || !doc.contains("numbers") || !doc["numbers"].is_array())
-    throw std::runtime_error(path + ": expected a JSON object with a \"numbers\" array");
+    throw std::invalid_argument(path + ": expected a JSON object with a \"numbers\" array");
   std::vector<PublishedNumber> out;
   const auto text = [](const json& n, const char* key) { return n.contains(key) && n[key].is_string(); };
   for (size_t i = 0; i < doc["numbers"].size(); ++i) {
@@ -303,7 +303,7 @@ std::vector<PublishedNumber> load_published(const std::string& path) {
     if (!n.is_object() || !text(n, "model") || !text(n, "metric") || !text(n, "source") || !n.contains("value") ||
         !n["value"].is_number() || (n.contains("dataset") && !text(n, "dataset")) ||
         (n.contains("unit") && !text(n, "unit")) || (n.contains("convention") && !text(n, "convention")))
-      throw std::runtime_error(path + ": numbers[" + std::to_string(i) + "]: needs model, metric and source strings "
+      throw std::invalid_argument(path + ": numbers[" + std::to_string(i) + "]: needs model, metric and source strings "
                                "and a numeric value (dataset, unit, convention: strings), got " + json_excerpt(n));
     out.push_back({n["model"], n["metric"], n.value("dataset", ""), n.value("unit", ""), n.value("convention", ""),
                    n["source"], n["value"].get<double>()});
@@ -353,7 +353,7 @@ void apply_baseline(Table& table, const std::string& model) {
     std::string models;
     for (const auto& r : table.rows)
       if (!r.published) models += (models.empty() ? "" : ", ") + r.model;
-    throw std::runtime_error("baseline model '" + model + "' is not in run " + std::to_string(table.run.id) +
+    throw std::invalid_argument("baseline model '" + model + "' is not in run " + std::to_string(table.run.id) +
                              " (models: " + models + ")");
   }
   table.baseline = model;

@@ -95,7 +95,10 @@ TEST(UntrustedJson, NumberOverflowAndSyntaxErrorsNameTheField) {
   const std::string overflow = json_error(R"({"settings": {"repeats": 1e400}})");
   EXPECT_EQ(overflow.rfind("in.json: settings.repeats: number overflow parsing '1e400'", 0), 0u) << overflow;
   const std::string syntax = json_error("{\"models\": [\"a\",\n  ]}");
-  EXPECT_EQ(syntax.rfind("in.json: models[1]: parse error at line 2, column 3: syntax error", 0), 0u) << syntax;
+  EXPECT_EQ(syntax.rfind("in.json: models[1]: invalid JSON: parse error at line 2, column 3: syntax error", 0), 0u)
+      << syntax;
+  const std::string cut = json_error(R"({"name": "x", )");
+  EXPECT_EQ(cut.rfind("in.json: invalid JSON: parse error at line 1, column 15", 0), 0u) << cut;
   // A huge bad token is quoted, not copied whole.
   const std::string huge = json_error("{\"a\": \"" + std::string(1 << 20, 'x') + "\x01\"}");
   EXPECT_LT(huge.size(), 400u);

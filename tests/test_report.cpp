@@ -239,10 +239,10 @@ TEST(Report, SelectsRunsBySuiteAndId) {
   options.run = 1;
   EXPECT_NE(report(options).find(kLocAt), std::string::npos);
   options.run = 9;
-  EXPECT_NE(report(options, 1).find("has no run 9"), std::string::npos);
+  EXPECT_NE(report(options, 2).find("has no run 9"), std::string::npos);
   options.run.reset();
   options.suite = "nope";
-  EXPECT_NE(report(options, 1).find("no run of suite 'nope'"), std::string::npos);
+  EXPECT_NE(report(options, 2).find("no run of suite 'nope'"), std::string::npos);
 }
 
 TEST(Report, ErrorsAreOneActionableLine) {
@@ -251,19 +251,19 @@ TEST(Report, ErrorsAreOneActionableLine) {
   options.db = db.string();
   options.published = "";
   options.baseline = "resnet50";
-  std::string message = report(options, 1);
+  std::string message = report(options, 2);
   EXPECT_NE(message.find("baseline model 'resnet50' is not in run 1"), std::string::npos) << message;
   EXPECT_EQ(message.find('\n'), message.size() - 1);
   options.baseline.reset();
   options.format = "docx";
-  EXPECT_NE(report(options, 1).find("unknown report format 'docx'"), std::string::npos);
+  EXPECT_NE(report(options, 2).find("unknown report format 'docx'"), std::string::npos);
   options.format = "md";
   options.db = (db.parent_path() / "missing.db").string();
-  EXPECT_NE(report(options, 1).find("no results database at"), std::string::npos);
+  EXPECT_NE(report(options, 2).find("no results database at"), std::string::npos);
   EXPECT_FALSE(fs::exists(options.db)) << "reporting must not create a database";
   options.db = db.string();
   options.published = (db.parent_path() / "nope.json").string();
-  EXPECT_NE(report(options, 1).find("nope.json: no such published numbers file"), std::string::npos);
+  EXPECT_NE(report(options, 2).find("nope.json: no such published numbers file"), std::string::npos);
 }
 
 TEST(Report, LatencyAgainstBatchSizeIsOneLinePerModel) {
@@ -281,7 +281,7 @@ TEST(Report, LatencyAgainstBatchSizeIsOneLinePerModel) {
   EXPECT_NE(svg.find("Latency (ms, median)"), std::string::npos);
   options.x = "dtype";
   std::ostringstream out2, err2;
-  EXPECT_EQ(run_plot(options, out2, err2), 1);
+  EXPECT_EQ(run_plot(options, out2, err2), 2);
   EXPECT_NE(err2.str().find("neither a metric nor a numeric setting"), std::string::npos) << err2.str();
 }
 

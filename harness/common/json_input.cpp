@@ -42,8 +42,10 @@ class GuardedBuilder {
     std::string what = e.what();
     if (what.rfind("[json.exception.", 0) == 0) what = what.substr(what.find(']') + 1);  // nlohmann's own tag
     if (!what.empty() && what[0] == ' ') what.erase(0, 1);
+    // Syntax errors say so; a number JSON writes but a double cannot hold (1e400) speaks for itself.
+    const char* kind = dynamic_cast<const json::parse_error*>(&e) ? "invalid JSON: " : "";
     fail(frames_.empty() ? std::string() : value_path(frames_.back().key),
-         one_line(what, 160) + " (byte " + std::to_string(position) + ")");
+         kind + one_line(what, 160) + " (byte " + std::to_string(position) + ")");
   }
 
  private:
@@ -63,6 +65,7 @@ class GuardedBuilder {
   std::string value_path(const std::string& key) const {
     const Frame& f = frames_.back();
     if (f.value->is_array()) return f.path + "[" + std::to_string(f.next_index) + "]";
+    if (key.empty()) return f.path;  // between a value and the next key: the object itself
     const std::string k = one_line(key, 60);
     return f.path.empty() ? k : f.path + "." + k;
   }
@@ -80,6 +83,7 @@ class GuardedBuilder {
     }
     json& slot = (*f.value)[f.key];
     slot = std::move(v);
+    f.key.clear();
     return &slot;
   }
 
@@ -133,6 +137,9 @@ void bounded_dump(const json& v, std::string& out, size_t budget) {
 }  // namespace
 
 json parse_untrusted_json(std::string_view text, const std::string& path, JsonLimits limits) {
+  // nlohmann's lexer takes a NUL byte for the end of input: whatever follows one would be dropped unread.
+  if (const size_t nul = text.find('\0'); nul != std::string_view::npos)
+    throw JsonInputError(path + ": invalid JSON: a NUL byte at byte " + std::to_string(nul));
   json root;
   GuardedBuilder builder(root, path, limits);
   json::sax_parse(text.begin(), text.end(), &builder);

@@ -1,5 +1,7 @@
 #include "harness/data/image.h"
 
+#include "harness/common/files.h"
+
 #include <stb_image.h>
 #include <stb_image_write.h>
 
@@ -16,17 +18,16 @@ std::string reason() {
   return why ? why : "unknown reason";
 }
 
-template <typename Write>
-void write_atomic(const std::string& path, Write&& write) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  if (!write(tmp)) {
-    std::remove(tmp.c_str());
-    throw DataError(path + ": cannot write image");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw DataError(path + ": cannot rename into place");
-  }
+// stb's file writers ignore fwrite and fclose failures (a full disk leaves an empty file and reports success): it
+// encodes into memory, and the file is written through AtomicFile, which checks every write and the close.
+template <typename Encode>
+void write_encoded(const std::string& path, Encode&& encode) {
+  std::string bytes;
+  auto append = [](void* context, void* data, int size) {
+    static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
+  };
+  if (!encode(+append, &bytes)) throw DataError(path + ": cannot encode image");
+  write_file_atomic(path, bytes);
 }
 
 void check(const std::string& path, const Image& image) {
@@ -66,16 +67,17 @@ std::pair<int, int> image_size(const std::string& path) {
 
 void write_png(const std::string& path, const Image& image) {
   check(path, image);
-  write_atomic(path, [&](const std::string& tmp) {
-    return stbi_write_png(tmp.c_str(), image.width, image.height, image.channels, image.pixels.data(),
-                          image.width * image.channels) != 0;
+  write_encoded(path, [&](stbi_write_func* func, void* context) {
+    return stbi_write_png_to_func(func, context, image.width, image.height, image.channels, image.pixels.data(),
+                                  image.width * image.channels) != 0;
   });
 }
 
 void write_jpeg(const std::string& path, const Image& image, int quality) {
   check(path, image);
-  write_atomic(path, [&](const std::string& tmp) {
-    return stbi_write_jpg(tmp.c_str(), image.width, image.height, image.channels, image.pixels.data(), quality) != 0;
+  write_encoded(path, [&](stbi_write_func* func, void* context) {
+    return stbi_write_jpg_to_func(func, context, image.width, image.height, image.channels, image.pixels.data(),
+                                  quality) != 0;
   });
 }
 

@@ -8,8 +8,10 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <ctime>
 #include <map>
@@ -112,8 +114,14 @@ const std::vector<std::string>& migrations() {
 [[noreturn]] void fail(sqlite3* db, const std::string& path, const std::string& what) {
   int code = db ? sqlite3_errcode(db) : SQLITE_ERROR;
   if (code == SQLITE_NOTADB) throw StoreError(path + " is not a SQLite database");
-  if (code == SQLITE_CANTOPEN)
-    throw StoreError(path + ": cannot open the database (does its folder exist and is it writable?)");
+  if (code == SQLITE_CANTOPEN) {
+    const int err = db ? sqlite3_system_errno(db) : 0;
+    throw StoreError(path + ": cannot open the database (" +
+                     (err == ENAMETOOLONG ? std::string("the path or one of its names is too long")
+                      : err            ? std::string(std::strerror(err)) + "; does its folder exist and is it writable?"
+                                       : std::string("does its folder exist and is it writable?")) +
+                     ")");
+  }
   std::string detail = db ? sqlite3_errmsg(db) : "out of memory";
   throw StoreError(path + ": " + what + ": " + detail);
 }
@@ -306,6 +314,11 @@ void Store::open_read_only() {
       if (immutable || (code != SQLITE_CANTOPEN && code != SQLITE_READONLY)) throw;
       sqlite3_close(db_);
       db_ = nullptr;
+      // Immutable ignores the write-ahead log: commits still there would be missing from the report, silently.
+      std::error_code ec;
+      if (std::filesystem::file_size(path_ + "-wal", ec) > 0 && !ec)
+        throw StoreError(path_ + ": its write-ahead log (" + path_ + "-wal) holds commits a read-only folder cannot "
+                         "read back; run `bench migrate --db " + path_ + "` once where the folder is writable");
       continue;
     }
     check_not_newer(version, path_);
