@@ -44,6 +44,8 @@ run() {
   local target=$1 seconds=$2
   [ -x "$FUZZ_DIR/$target" ] || { find_clang >/dev/null || { echo "fuzz: no clang; skipped"; exit 77; }; build; }
   mkdir -p "$FUZZ_DIR/corpus/$target" "$FUZZ_DIR/findings"
+  # The readers take paths: each input is written to a file, in memory where there is a tmpfs.
+  [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] && export TMPDIR=/dev/shm
   # Out of memory in a reader is a finding, but a huge allocation ASan cannot serve is the reader's own check to make:
   # malloc returns NULL (as on a real machine) and the reader must report it.
   local symbolizer

@@ -148,7 +148,8 @@ TEST_F(CheckTest, DeeplyNestedOrDuplicatedJsonIsOneLineNotACrash) {
   EXPECT_EQ(run_check(options, out_, err_), 2);
   EXPECT_NE(err_.str().find("deep.json: benchmarks[0].real_time"), std::string::npos) << err_.str().substr(0, 400);
   EXPECT_NE(err_.str().find("nested deeper than 64 levels"), std::string::npos);
-  EXPECT_EQ(std::count(err_.str().begin(), err_.str().end(), '\n'), 1);
+  const std::string err = err_.str();
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1);
   err_.str("");
   options.baseline = write("dup.json", std::string(R"({"benchmarks": [], "benchmarks": []})"));
   EXPECT_EQ(run_check(options, out_, err_), 2);

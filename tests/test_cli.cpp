@@ -188,8 +188,8 @@ TEST(Cli, OutputThatCannotBeWrittenIsAFailure) {
 TEST(Cli, DataSynthOntoAFullDiskFailsAndLeavesNoDataset) {
   auto dir = temp_dir("cli_synth_ulimit");
   const auto out = (dir / "ds").string();
-  // 100 blocks of 512 bytes: the first images fit, a later one does not.
-  const std::string cmd = "ulimit -f 100; " + std::string(LOCBENCH_BENCH_BIN) + " data synth --out " + out +
+  // bash counts ulimit -f in KiB: every 96 x 96 noise PNG (about 27 KiB) is larger than 8 KiB.
+  const std::string cmd = "ulimit -f 8; " + std::string(LOCBENCH_BENCH_BIN) + " data synth --out " + out +
                           " --classes 2 --per-class 20 --size 96 --format png 2>" + (dir / "err").string();
   const int status = std::system(("bash -c '" + cmd + "'").c_str());
   EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 1) << read_bytes(dir / "err");

@@ -34,7 +34,7 @@ void run_guarded(const char* command, const std::function<void()>& fn) {
     std::string msg = e.what();
     // c10 errors carry a C++ backtrace after the first line; users need only the message.
     if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
-    std::cerr << "bench " << command << ": " << one_line(msg, 400) << "\n";
+    std::cerr << "bench " << command << ": " << one_line(msg, 2000) << "\n";  // bounded, and one line
     set_exit_code(exit_code_of(e));
   }
 }

@@ -428,7 +428,7 @@ void Store::record_cell(int64_t run_id, const Cell& cell) {
   try {
     insert.step("recording " + where);
   } catch (const StoreError&) {
-    if (sqlite3_errcode(db_) == SQLITE_CONSTRAINT)
+    if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE)  // not any constraint: a trigger's RAISE is one
       throw StoreError(path_ + ": cannot record " + where + ": it is already recorded as passed");
     throw;
   }

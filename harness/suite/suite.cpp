@@ -131,20 +131,16 @@ class Checker {
     // Compared in 128 bits: the JSON value may be anything from -2^63 to 2^64 - 1.
     const __int128 x = v.is_number_unsigned() ? static_cast<__int128>(v.get<uint64_t>())
                                               : static_cast<__int128>(v.get<int64_t>());
-    if (x < static_cast<__int128>(min) || x > static_cast<__int128>(max)) {
-      if (max == std::numeric_limits<T>::max())
-        error(path, "must be at least " + std::to_string(min) + " and fit in " + type_range<T>() + ", got " + v.dump());
-      else
-        error(path, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + v.dump());
-      return std::nullopt;
-    }
-    return static_cast<T>(x);
-  }
-  template <typename T>
-  static std::string type_range() {
-    return std::is_signed_v<T> ? std::to_string(sizeof(T) * 8) + "-bit signed integers (at most " +
-                                     std::to_string(std::numeric_limits<T>::max()) + ")"
-                               : "64-bit unsigned integers";
+    if (x >= static_cast<__int128>(min) && x <= static_cast<__int128>(max)) return static_cast<T>(x);
+    const bool type_bound = max == std::numeric_limits<T>::max();
+    if (type_bound && x < static_cast<__int128>(min))
+      error(path, "must be at least " + std::to_string(min) + ", got " + v.dump());
+    else if (type_bound)
+      error(path, "must be at most " + std::to_string(max) + " (it is held in a " + std::to_string(sizeof(T) * 8) +
+                      "-bit " + (std::is_signed_v<T> ? "signed" : "unsigned") + " integer), got " + v.dump());
+    else
+      error(path, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + v.dump());
+    return std::nullopt;
   }
 
   std::string file_;
