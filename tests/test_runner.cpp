@@ -291,6 +291,8 @@ TEST(Measurements, LatencyStatisticsAndTopK) {
   EXPECT_DOUBLE_EQ(s.median, 3.0);
   EXPECT_DOUBLE_EQ(s.min, 1.0);
   EXPECT_DOUBLE_EQ(s.p90, 4.6);
+  EXPECT_THROW(measure::LatencyStats().compute(), std::runtime_error) << "no timed repeat is no latency, not 0 ms";
+  EXPECT_THROW(measure::TopKAccuracy().compute(), std::runtime_error) << "no scored image is no accuracy";
   measure::TopKAccuracy acc({1, 2});
   acc.process(torch::tensor({{0.1, 0.9, 0.0}, {0.8, 0.15, 0.05}, {0.2, 0.3, 0.5}}), torch::tensor({1, 1, 0}));
   auto a = acc.compute();

@@ -281,10 +281,13 @@ int run_suite(const RunOptions& o) {
     if (previous && previous->info.suite_hash != s.hash)
       throw std::invalid_argument(o.suite + ": the suite changed since run " + std::to_string(*last) +
                                   "; run it without --resume");
-    if (previous && previous->status == "running")
+    // Still 'running' after mark_stale_runs: alive on this host, or on another host where it cannot be checked.
+    if (previous && previous->status == "running" && previous->info.host == env.host)
       throw std::invalid_argument(o.db + ": run " + std::to_string(*last) + " is still running (process " +
-                                  std::to_string(previous->pid) + " on " + previous->info.host +
-                                  "); wait for it, or run without --resume");
+                                  std::to_string(previous->pid) + "); wait for it, or run without --resume");
+    if (previous && previous->status == "running")
+      std::cerr << "note: run " << *last << " reads 'running' on host " << previous->info.host
+                << "; resuming it here, as that process cannot be checked from " << env.host << "\n";
     run_id = *last;
     passed = store.passed_cells(run_id);
     store.reopen_run(run_id);
