@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 PYTHON ?= python3
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test demo clean
+.PHONY: all deps configure build test demo fuzz clean
 
 all: build
 
@@ -22,6 +22,13 @@ build: configure
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+# The libFuzzer targets (tests/fuzz: safetensors, images and labels, suites, benchmark JSON, bounded JSON) with
+# AddressSanitizer and UBSan, each for FUZZ_SECONDS; findings land in $(BUILD_DIR)/fuzz/findings. `make test` runs
+# each for 60 s (ctest fuzz_*).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) bash scripts/fuzz.sh all $(FUZZ_SECONDS)
 
 DB ?= results/bench.db
 

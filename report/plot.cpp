@@ -5,6 +5,10 @@
 #include <cstdio>
 #include <sstream>
 
+#include "harness/common/json_input.h"
+#include "harness/common/exit_codes.h"
+#include "harness/common/text.h"
+#include "report/escape.h"
 #include "report/render.h"
 #include "report/report.h"
 
@@ -29,9 +33,15 @@ Selector parse_selector(const std::string& text) {
     std::stringstream filters(text.substr(head.size() + 1));
     for (std::string item; std::getline(filters, item, ',');) {
       auto eq = item.find('=');
-      if (eq == std::string::npos) throw std::runtime_error("plot axis '" + text + "': expected key=value after ':'");
-      json value = json::parse(item.substr(eq + 1), nullptr, false);
-      s.settings[item.substr(0, eq)] = value.is_discarded() ? json(item.substr(eq + 1)) : value;
+      if (eq == std::string::npos)
+        throw std::invalid_argument("plot axis '" + one_line(text, 80) + "': expected key=value after ':'");
+      json value;
+      try {
+        value = parse_untrusted_json(item.substr(eq + 1), "plot axis");
+      } catch (const JsonInputError&) {
+        value = item.substr(eq + 1);  // not JSON: the text itself (resolution=224x224)
+      }
+      s.settings[item.substr(0, eq)] = value;
     }
   }
   auto at = head.find('@');
@@ -53,7 +63,7 @@ std::vector<size_t> matching_columns(const Table& t, const Selector& s) {
 
 size_t one_column(const Table& t, const Selector& s, std::ostream& err) {
   auto found = matching_columns(t, s);
-  if (found.empty()) throw std::runtime_error("run " + std::to_string(t.run.id) + " has no metric '" + s.text + "'");
+  if (found.empty()) throw std::invalid_argument("run " + std::to_string(t.run.id) + " has no metric '" + s.text + "'");
   if (found.size() > 1) {
     err << "note: '" << s.text << "' matches " << found.size() << " columns; plotting '" << t.columns[found[0]].label
         << "' (narrow it with @dataset or :key=value)\n";
@@ -77,32 +87,32 @@ struct Chart {
   std::vector<Series> series;
 };
 
+// Axis ticks at 1, 2 or 5 x 10^k covering [lo, hi] (finite): always at least two, at most 50, whatever the values
+// (one value, values one ULP apart, values near the largest double).
 std::vector<double> nice_ticks(double lo, double hi) {
-  if (!(hi > lo)) {
-    double pad = lo == 0 ? 1.0 : std::abs(lo) * 0.1;
-    lo -= pad, hi += pad;
+  const double scale = std::max(std::abs(lo), std::abs(hi));
+  if (!(hi - lo > scale * 1e-9)) {  // a span around values that do not span one
+    const double pad = scale > 1e-300 ? scale * 0.1 : 1.0;
+    if (std::isfinite(lo - pad)) lo -= pad;
+    if (std::isfinite(hi + pad)) hi += pad;
   }
-  double raw = (hi - lo) / 5.0;
-  double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-  double r = raw / magnitude;
-  double step = magnitude * (r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10);
+  const double raw = hi / 5.0 - lo / 5.0;  // (hi - lo) / 5 without overflowing
+  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+  const double r = raw / magnitude;
+  const double step = magnitude * (r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10);
+  if (!std::isfinite(step) || !(step > 0)) return {lo, hi};
   std::vector<double> ticks;
-  for (double v = std::floor(lo / step) * step; v <= std::ceil(hi / step) * step + step * 1e-9; v += step)
+  const double last = std::ceil(hi / step);
+  for (double k = std::floor(lo / step); k <= last + 1e-9 && ticks.size() < 50; k += 1) {
+    const double v = k * step;
+    if (!std::isfinite(v)) break;
     ticks.push_back(std::abs(v) < step * 1e-9 ? 0.0 : v);
+  }
+  if (ticks.size() < 2 || ticks.front() > lo || ticks.back() < hi) return {lo, hi};
   return ticks;
 }
 
-std::string xml(const std::string& text) {
-  std::string out;
-  for (char ch : text) {
-    if (ch == '&') out += "&amp;";
-    else if (ch == '<') out += "&lt;";
-    else if (ch == '>') out += "&gt;";
-    else if (ch == '"') out += "&quot;";
-    else out += ch;
-  }
-  return out;
-}
+std::string xml(const std::string& text) { return xml_text(text); }
 
 std::string num(double v) {
   char text[32];
@@ -127,8 +137,10 @@ std::string render_svg(const Chart& chart) {
   if (xs.empty()) throw std::runtime_error("nothing to plot: no model has both values");
   auto x_ticks = nice_ticks(*std::min_element(xs.begin(), xs.end()), *std::max_element(xs.begin(), xs.end()));
   auto y_ticks = nice_ticks(*std::min_element(ys.begin(), ys.end()), *std::max_element(ys.begin(), ys.end()));
-  auto px = [&](double x) { return kLeft + (x - x_ticks.front()) / (x_ticks.back() - x_ticks.front()) * (kRight - kLeft); };
-  auto py = [&](double y) { return kBottom - (y - y_ticks.front()) / (y_ticks.back() - y_ticks.front()) * (kBottom - kTop); };
+  // Halves first: the span of two finite values may itself overflow.
+  auto frac = [](double v, const std::vector<double>& t) { return (v / 2 - t.front() / 2) / (t.back() / 2 - t.front() / 2); };
+  auto px = [&](double x) { return kLeft + frac(x, x_ticks) * (kRight - kLeft); };
+  auto py = [&](double y) { return kBottom - frac(y, y_ticks) * (kBottom - kTop); };
 
   std::ostringstream s;
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kWidth << "\" height=\"" << kHeight
@@ -188,7 +200,12 @@ Chart scatter(const Table& t, const Selector& xs, const Selector& ys, std::ostre
   for (size_t r = 0; r < t.rows.size(); ++r) {
     const Row& row = t.rows[r];
     if (row.published || row.entries[xc].values.empty() || row.entries[yc].values.empty()) continue;
-    chart.series.push_back({row.model, {{row.entries[xc].mean(), row.entries[yc].mean(), row.model}}});
+    const double x = row.entries[xc].mean(), y = row.entries[yc].mean();
+    if (!std::isfinite(x) || !std::isfinite(y)) {
+      err << "note: " << one_line(row.model, 80) << " is not plotted: its value is not a finite number\n";
+      continue;
+    }
+    chart.series.push_back({row.model, {{x, y, row.model}}});
   }
   return chart;
 }
@@ -205,12 +222,12 @@ std::string without_setting(std::string label, const std::string& key, const jso
 }
 
 // One line per model: y over the values of the setting `key` (e.g. batch_size) of y's columns.
-Chart lines_over_setting(const Table& t, const std::string& key, const Selector& ys) {
+Chart lines_over_setting(const Table& t, const std::string& key, const Selector& ys, std::ostream& err) {
   std::vector<size_t> columns;
   for (size_t i : matching_columns(t, ys))
     if (t.columns[i].settings.contains(key) && t.columns[i].settings[key].is_number()) columns.push_back(i);
   if (columns.empty())
-    throw std::runtime_error("'" + key + "' is neither a metric nor a numeric setting of '" + ys.text + "' in run " +
+    throw std::invalid_argument("'" + key + "' is neither a metric nor a numeric setting of '" + ys.text + "' in run " +
                              std::to_string(t.run.id));
   const Column& first = t.columns[columns[0]];
   std::string y_label = without_setting(first.label, key, first.settings[key]);
@@ -218,9 +235,12 @@ Chart lines_over_setting(const Table& t, const std::string& key, const Selector&
   for (const auto& row : t.rows) {
     if (row.published) continue;
     Series series{row.model, {}};
-    for (size_t c : columns)
-      if (!row.entries[c].values.empty())
-        series.points.push_back({t.columns[c].settings[key].get<double>(), row.entries[c].mean(), ""});
+    for (size_t c : columns) {
+      if (row.entries[c].values.empty()) continue;
+      const double x = t.columns[c].settings[key].get<double>(), y = row.entries[c].mean();
+      if (std::isfinite(x) && std::isfinite(y)) series.points.push_back({x, y, ""});
+      else err << "note: a point of " << one_line(row.model, 80) << " is not plotted: its value is not a finite number\n";
+    }
     std::sort(series.points.begin(), series.points.end(), [](const Point& a, const Point& b) { return a.x < b.x; });
     if (!series.points.empty()) chart.series.push_back(std::move(series));
   }
@@ -231,7 +251,7 @@ std::string default_y(const Table& t) {
   for (const char* metric : {"top1", "miou"})
     for (const auto& c : t.columns)
       if (c.metric == metric) return metric;
-  throw std::runtime_error("run " + std::to_string(t.run.id) + " has neither top1 nor miou to plot; pass --y");
+  throw std::invalid_argument("run " + std::to_string(t.run.id) + " has neither top1 nor miou to plot; pass --y");
 }
 
 }  // namespace
@@ -242,12 +262,13 @@ int run_plot(const PlotOptions& options, std::ostream& out, std::ostream& err) {
     Selector ys = parse_selector(options.y.empty() ? default_y(table) : options.y);
     Selector xs = parse_selector(options.x);
     bool x_is_metric = !matching_columns(table, Selector{xs.metric, xs.dataset, json::object(), xs.text}).empty();
-    Chart chart = x_is_metric ? scatter(table, xs, ys, err) : lines_over_setting(table, xs.metric, ys);
+    Chart chart = x_is_metric ? scatter(table, xs, ys, err) : lines_over_setting(table, xs.metric, ys, err);
     write_output(render_svg(chart), options.out, out);
     return 0;
   } catch (const std::exception& e) {
-    err << e.what() << "\n";
-    return 1;
+    err << one_line(e.what(), 400) << "\n";
+    // A choice that names nothing in the database (run, suite, model, format, axis) or an unreadable input: 2.
+    return exit_code_of(e);
   }
 }
 

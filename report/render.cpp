@@ -5,6 +5,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "harness/common/files.h"
+#include "harness/common/exit_codes.h"
+#include "harness/common/text.h"
+#include "report/escape.h"
 #include "report/render.h"
 #include "report/report.h"
 
@@ -21,29 +25,15 @@ std::string fixed2(double v, bool with_sign = false) {
   return text;
 }
 
+// Every user-supplied string goes through here: the one escaping function of each format (escape.h).
 std::string escape(const std::string& text, Format f) {
-  std::string out;
-  for (char ch : text) {
-    if (f == Format::md && ch == '|') out += "\\|";
-    else if (f == Format::latex && std::string("&%$#_{}").find(ch) != std::string::npos) out += std::string("\\") + ch;
-    else if (f == Format::latex && ch == '\\') out += "\\textbackslash{}";
-    else if (f == Format::latex && ch == '~') out += "\\textasciitilde{}";
-    else if (f == Format::latex && ch == '^') out += "\\textasciicircum{}";
-    else if (f == Format::html && ch == '&') out += "&amp;";
-    else if (f == Format::html && ch == '<') out += "&lt;";
-    else if (f == Format::html && ch == '>') out += "&gt;";
-    else if (f == Format::html && ch == '"') out += "&quot;";
-    else out += ch;
+  switch (f) {
+    case Format::md: return markdown_text(text);
+    case Format::csv: return csv_field(text);
+    case Format::latex: return latex_text(text);
+    case Format::html: return html_text(text);
   }
-  if (f == Format::latex) {  // "±" in labels or notes is not ASCII; LaTeX gets its math symbol
-    for (size_t at; (at = out.find("±")) != std::string::npos;) out.replace(at, std::string("±").size(), "$\\pm$");
-  }
-  if (f == Format::csv && out.find_first_of(",\"\n") != std::string::npos) {
-    std::string quoted = "\"";
-    for (char ch : out) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-    return quoted + "\"";
-  }
-  return out;
+  return text;
 }
 
 std::string marks(const std::vector<int>& notes, Format f) {
@@ -59,6 +49,8 @@ std::string entry_text(const Entry& e, Format f) {
   std::string text;
   if (e.values.empty()) {
     text = e.failed ? "failed" : (f == Format::latex ? "--" : f == Format::csv ? "" : "–");
+  } else if (!std::isfinite(e.mean())) {
+    text = std::isnan(e.mean()) ? "NaN" : e.mean() > 0 ? "inf" : "-inf";  // the footnote says why
   } else {
     text = fixed2(e.mean());
     size_t n = e.values.size();
@@ -88,10 +80,12 @@ std::string provenance(const Table& t) {
   return text;
 }
 
-std::vector<std::string> notes_text(const Table& t) {
+// Footnotes ("[k] " and the escaped text) and legend lines, escaped for the format.
+std::vector<std::string> notes_text(const Table& t, Format f) {
   std::vector<std::string> lines;
-  for (size_t i = 0; i < t.footnotes.size(); ++i) lines.push_back("[" + std::to_string(i + 1) + "] " + t.footnotes[i]);
-  for (const auto& l : t.legend) lines.push_back(l);
+  for (size_t i = 0; i < t.footnotes.size(); ++i)
+    lines.push_back("[" + std::to_string(i + 1) + "] " + escape(t.footnotes[i], f));
+  for (const auto& l : t.legend) lines.push_back(escape(l, f));
   return lines;
 }
 
@@ -107,9 +101,9 @@ std::string render_markdown(const Table& t) {
     for (const auto& e : row.entries) s << " " << entry_text(e, Format::md) << " |";
     s << "\n";
   }
-  auto notes = notes_text(t);
+  auto notes = notes_text(t, Format::md);
   if (!notes.empty()) s << "\n";
-  for (const auto& line : notes) s << escape(line, Format::md) << "  \n";
+  for (const auto& line : notes) s << line << "  \n";
   return s.str();
 }
 
@@ -141,7 +135,7 @@ std::vector<std::pair<size_t, size_t>> dataset_spans(const Table& t) {
 std::string render_latex(const Table& t) {
   std::ostringstream s;
   size_t width = t.columns.size() + 1;
-  s << "% " << provenance(t) << "\n% requires \\usepackage{booktabs}\n";
+  s << "% " << escape(provenance(t), Format::latex) << "\n% requires \\usepackage{booktabs}\n";
   s << "\\begin{tabular}{l" << std::string(t.columns.size(), 'r') << "}\n\\toprule\n";
   if (t.group_by_dataset) {
     std::string rules;
@@ -161,8 +155,8 @@ std::string render_latex(const Table& t) {
     s << " \\\\\n";
   }
   s << "\\bottomrule\n";
-  for (const auto& line : notes_text(t))
-    s << "\\multicolumn{" << width << "}{l}{\\footnotesize " << escape(line, Format::latex) << "} \\\\\n";
+  for (const auto& line : notes_text(t, Format::latex))
+    s << "\\multicolumn{" << width << "}{l}{\\footnotesize " << line << "} \\\\\n";
   s << "\\end{tabular}\n";
   return s.str();
 }
@@ -199,10 +193,10 @@ std::string render_html(const Table& t) {
     s << "</tr>\n";
   }
   s << "</tbody>\n</table>\n";
-  auto notes = notes_text(t);
+  auto notes = notes_text(t, Format::html);
   if (!notes.empty()) {
     s << "<div class=\"notes\">\n";
-    for (const auto& line : notes) s << "<p>" << escape(line, Format::html) << "</p>\n";
+    for (const auto& line : notes) s << "<p>" << line << "</p>\n";
     s << "</div>\n";
   }
   s << "</body>\n</html>\n";
@@ -255,7 +249,7 @@ std::string render_json(const Table& t) {
   }
   doc["footnotes"] = t.footnotes;
   doc["legend"] = t.legend;
-  return doc.dump(2) + "\n";
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";  // invalid UTF-8 becomes U+FFFD
 }
 
 }  // namespace
@@ -266,7 +260,7 @@ std::string render(const Table& table, const std::string& format) {
   if (format == "latex") return render_latex(table);
   if (format == "html") return render_html(table);
   if (format == "json") return render_json(table);
-  throw std::runtime_error("unknown report format '" + format + "' (md, csv, latex, html, json, svg)");
+  throw std::invalid_argument("unknown report format '" + format + "' (md, csv, latex, html, json, svg)");
 }
 
 store::Run select_run(const store::Store& store, const std::optional<int64_t>& run,
@@ -274,19 +268,19 @@ store::Run select_run(const store::Store& store, const std::optional<int64_t>& r
   std::optional<int64_t> id = run;
   if (!id && suite) {
     id = store.last_run(*suite);
-    if (!id) throw std::runtime_error(store.path() + " has no run of suite '" + *suite + "'");
+    if (!id) throw std::invalid_argument(store.path() + " has no run of suite '" + *suite + "'");
   }
   if (!id) id = store.latest_run();
-  if (!id) throw std::runtime_error(store.path() + " has no runs yet; run `bench run SUITE` first");
+  if (!id) throw std::invalid_argument(store.path() + " has no runs yet; run `bench run SUITE` first");
   auto found = store.run(*id);
-  if (!found) throw std::runtime_error(store.path() + " has no run " + std::to_string(*id));
+  if (!found) throw std::invalid_argument(store.path() + " has no run " + std::to_string(*id));
   return *found;
 }
 
 Table load_table(const std::string& db, const std::optional<int64_t>& run, const std::optional<std::string>& suite) {
   if (!std::filesystem::exists(db))
-    throw std::runtime_error("no results database at " + db + "; run `bench run SUITE` first or pass --db");
-  store::Store store(db);
+    throw std::invalid_argument("no results database at " + db + "; run `bench run SUITE` first or pass --db");
+  store::Store store(db, store::Store::Mode::read_only);  // reports never write, never migrate
   store::Run chosen = select_run(store, run, suite);
   return build_table(chosen, store.cells(chosen.id));
 }
@@ -296,9 +290,7 @@ void write_output(const std::string& text, const std::string& path, std::ostream
     out << text;
     return;
   }
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  file << text;
-  if (!file) throw std::runtime_error("cannot write " + path);
+  write_file_atomic(path, text);  // a full disk leaves the old file, never a truncated table
 }
 
 int run_report(const ReportOptions& options, std::ostream& out, std::ostream& err) {
@@ -315,8 +307,9 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
     write_output(render(table, options.format), options.out, out);
     return 0;
   } catch (const std::exception& e) {
-    err << e.what() << "\n";
-    return 1;
+    err << one_line(e.what(), 400) << "\n";
+    // A choice that names nothing in the database (run, suite, model, format, axis) or an unreadable input: 2.
+    return exit_code_of(e);
   }
 }
 

@@ -22,8 +22,9 @@ struct ReportOptions {
   std::string out;  // a file to write instead of the stream
 };
 
-// Writes the table of one run to `out` (or the file options.out). Returns 0, or 1 after writing a
-// one-line message to `err`.
+// Writes the table of one run to `out` (or the file options.out). Returns 0; after writing a one-line message to
+// `err`, 2 when an option names nothing there (database, run, suite, baseline, format) or an input file is unusable,
+// 1 for any other failure.
 int run_report(const ReportOptions& options, std::ostream& out, std::ostream& err);
 
 struct PlotOptions {
@@ -38,7 +39,8 @@ struct PlotOptions {
   std::string out;
 };
 
-// Writes a standalone SVG: a labelled scatter (one point per model, mean over seeds) or lines.
+// Writes a standalone SVG: a labelled scatter (one point per model, mean over seeds) or lines. Returns as
+// run_report. Points whose value is not finite are left out, each with a note on `err`.
 int run_plot(const PlotOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace locbench::report

@@ -2,6 +2,9 @@
 // how seeds aggregate, where failures and published numbers go.
 #include "report/table.h"
 
+#include "harness/common/files.h"
+#include "harness/common/json_input.h"
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -48,8 +51,18 @@ bool always_shows_batch_size(const std::string& metric) {
   return metric == "latency" || metric == "throughput" || metric == "peak_memory";
 }
 
+// JSON a run stored (its settings, its suite): a database file may come from anyone, so it is parsed as untrusted
+// input; what cannot be read counts as empty.
+json stored_json(const std::string& text) {
+  try {
+    return parse_untrusted_json(text.empty() ? "{}" : text, "stored JSON");
+  } catch (const JsonInputError&) {
+    return json::object();
+  }
+}
+
 json settings_without_seed(const std::string& text) {
-  json settings = json::parse(text.empty() ? "{}" : text, nullptr, false);
+  json settings = stored_json(text);
   if (!settings.is_object()) return json::object();
   settings.erase("seed");
   return settings;
@@ -123,7 +136,7 @@ std::vector<std::string> model_order(const store::Run& run, const std::vector<st
   auto add = [&](const std::string& m) {
     if (!m.empty() && std::find(order.begin(), order.end(), m) == order.end()) order.push_back(m);
   };
-  json suite = json::parse(run.info.suite_json.empty() ? "{}" : run.info.suite_json, nullptr, false);
+  json suite = stored_json(run.info.suite_json);
   if (suite.is_object() && suite.contains("models") && suite["models"].is_array()) {
     for (const auto& m : suite["models"]) {
       if (m.is_string()) add(m.get<std::string>());
@@ -165,7 +178,7 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 void mark_failure(Table& table, std::map<std::string, size_t>& row_of, const store::Cell& cell) {
   json settings = settings_without_seed(cell.settings_json);
   std::string where = cell.model + ", " + cell.measurement + (cell.dataset.empty() ? "" : " on " + cell.dataset);
-  if (!settings.empty()) where += " " + settings.dump();
+  if (!settings.empty()) where += " " + json_excerpt(settings, 200);
   int note = footnote(table, "failed: " + where + ": " + first_line(cell.error));
   std::vector<size_t> targets;
   for (size_t i = 0; i < table.columns.size(); ++i) {
@@ -257,9 +270,15 @@ Table build_table(const store::Run& run, const std::vector<store::Cell>& cells) 
       }
       datasets_of_metric[r.metric].insert(cell.dataset);
       const Column& column = table.columns[column_of[id]];
-      if (!std::isnan(r.value)) table.rows[row_of[cell.model]].entries[column_of[id]].values.push_back(r.value * column.scale);
+      // NaN (NULL in the store) stays: a value that could not be computed is not a value that was not measured.
+      table.rows[row_of[cell.model]].entries[column_of[id]].values.push_back(r.value * column.scale);
     }
   }
+  for (auto& row : table.rows)
+    for (auto& e : row.entries)
+      if (!std::isfinite(e.mean()) && !e.values.empty())
+        add_note(e, footnote(table, "NaN or inf: the cell passed, but this value is not a finite number (a NaN is "
+                                    "stored as NULL)"));
   for (const auto& cell : cells)
     if (!cell.passed) mark_failure(table, row_of, cell);
   for (const auto& [metric, datasets] : datasets_of_metric) table.group_by_dataset |= datasets.size() > 1;
@@ -274,16 +293,18 @@ Table build_table(const store::Run& run, const std::vector<store::Cell>& cells) 
 }
 
 std::vector<PublishedNumber> load_published(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot read the published numbers");
-  json doc = json::parse(in, nullptr, false);
-  if (doc.is_discarded() || !doc.contains("numbers") || !doc["numbers"].is_array())
-    throw std::runtime_error(path + ": expected a JSON object with a \"numbers\" array");
+  const json doc = parse_untrusted_json(read_input_file(path, "published numbers file", size_t{16} << 20), path);
+  if (!doc.is_object() || !doc.contains("numbers") || !doc["numbers"].is_array())
+    throw std::invalid_argument(path + ": expected a JSON object with a \"numbers\" array");
   std::vector<PublishedNumber> out;
-  for (const auto& n : doc["numbers"]) {
-    if (!n.contains("model") || !n.contains("metric") || !n.contains("value") || !n["value"].is_number() ||
-        !n.contains("source"))
-      throw std::runtime_error(path + ": every number needs model, metric, numeric value and source: " + n.dump());
+  const auto text = [](const json& n, const char* key) { return n.contains(key) && n[key].is_string(); };
+  for (size_t i = 0; i < doc["numbers"].size(); ++i) {
+    const json& n = doc["numbers"][i];
+    if (!n.is_object() || !text(n, "model") || !text(n, "metric") || !text(n, "source") || !n.contains("value") ||
+        !n["value"].is_number() || (n.contains("dataset") && !text(n, "dataset")) ||
+        (n.contains("unit") && !text(n, "unit")) || (n.contains("convention") && !text(n, "convention")))
+      throw std::invalid_argument(path + ": numbers[" + std::to_string(i) + "]: needs model, metric and source strings "
+                               "and a numeric value (dataset, unit, convention: strings), got " + json_excerpt(n));
     out.push_back({n["model"], n["metric"], n.value("dataset", ""), n.value("unit", ""), n.value("convention", ""),
                    n["source"], n["value"].get<double>()});
   }
@@ -332,7 +353,7 @@ void apply_baseline(Table& table, const std::string& model) {
     std::string models;
     for (const auto& r : table.rows)
       if (!r.published) models += (models.empty() ? "" : ", ") + r.model;
-    throw std::runtime_error("baseline model '" + model + "' is not in run " + std::to_string(table.run.id) +
+    throw std::invalid_argument("baseline model '" + model + "' is not in run " + std::to_string(table.run.id) +
                              " (models: " + models + ")");
   }
   table.baseline = model;
@@ -341,7 +362,8 @@ void apply_baseline(Table& table, const std::string& model) {
     for (size_t i = 0; i < table.columns.size(); ++i) {
       const Entry& b = base->entries[i];
       Entry& e = row.entries[i];
-      if (!b.values.empty() && !e.values.empty()) e.delta = e.mean() - b.mean();
+      if (!b.values.empty() && !e.values.empty() && std::isfinite(b.mean()) && std::isfinite(e.mean()))
+        e.delta = e.mean() - b.mean();
     }
   }
   table.legend.push_back("(+x): difference to " + model + ".");

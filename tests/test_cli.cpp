@@ -71,9 +71,9 @@ TEST(Cli, InfoPrintsParamsMacsAndFlops) {
 TEST(Cli, UnknownModelIsOneLineWithSuggestion) {
   auto dir = temp_dir("cli_unknown");
   auto r = bench("info vitt_tiny", dir);
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2);  // a usage error
   EXPECT_EQ(r.err, "bench info: unknown model 'vitt_tiny' (did you mean vit_tiny_patch16_224?)\n");
-  EXPECT_EQ(bench("info vit_tiny_patch16_224 --img-size 22q", dir).code, 1);
+  EXPECT_EQ(bench("info vit_tiny_patch16_224 --img-size 22q", dir).code, 2);
 }
 
 TEST(Cli, ForwardWritesLogitsAndFeatures) {
@@ -114,14 +114,14 @@ TEST(Cli, BadInputsFailWithoutWritingOutput) {
   auto missing = bench("forward --model vit_tiny_patch16_224 --input " + (dir / "nope.safetensors").string() +
                            " --output " + out,
                        dir);
-  EXPECT_EQ(missing.code, 1);
+  EXPECT_EQ(missing.code, 2);  // an unusable input file
   EXPECT_NE(missing.err.find("nope.safetensors"), std::string::npos) << missing.err;
   EXPECT_EQ(lines(missing.err), 1) << missing.err;
 
   const auto wrong = (dir / "wrong.safetensors").string();
   write_safetensors(wrong, {{"pixels", torch::zeros({1, 3, 32, 32})}});
   auto no_image = bench("forward --model vit_tiny_patch16_224 --input " + wrong + " --output " + out, dir);
-  EXPECT_EQ(no_image.code, 1);
+  EXPECT_EQ(no_image.code, 2);
   EXPECT_NE(no_image.err.find(wrong + ": no tensor 'image'"), std::string::npos) << no_image.err;
 
   write_safetensors(wrong, {{"image", torch::zeros({1, 3, 30, 32})}});
@@ -132,7 +132,7 @@ TEST(Cli, BadInputsFailWithoutWritingOutput) {
 
   write_bytes(wrong, "not a safetensors file at all");
   auto corrupt = bench("forward --model vit_tiny_patch16_224 --input " + wrong + " --output " + out, dir);
-  EXPECT_EQ(corrupt.code, 1);
+  EXPECT_EQ(corrupt.code, 2);
   EXPECT_NE(corrupt.err.find(wrong), std::string::npos) << corrupt.err;
   EXPECT_FALSE(std::filesystem::exists(out));
   EXPECT_NE(bench("forward --model vit_tiny_patch16_224", dir).code, 0);  // required options
@@ -157,6 +157,71 @@ TEST(Cli, EvalSegScoresFoldersAsJson) {
   EXPECT_NEAR(j["aAcc"].get<double>(), 66.67, 1e-9);  // mmseg rounds to 2 decimals
   std::filesystem::remove(dir / "pred" / "a.png");
   r = bench("eval-seg --pred " + (dir / "pred").string() + " --gt " + (dir / "gt").string() + " --num-classes 2", dir);
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2);  // a missing prediction: unusable input
   EXPECT_NE(r.err.find("a.png"), std::string::npos) << r.err;
+}
+
+TEST(Cli, ExitCodesAreTwoForUsageErrorsAndZeroForHelp) {
+  auto dir = temp_dir("cli_codes");
+  for (const char* args : {"nope", "info", "info vit_tiny_patch16_224 --no-such-flag", "report --run x",
+                           "report --format docx", "data synth --out x --classes 1", "profile m --batch-size 0",
+                           "info vit_tiny_patch16_224 --img-size 100000", ""}) {
+    const auto r = bench(args, dir);
+    EXPECT_EQ(r.code, 2) << "bench " << args << ": " << r.err;
+    EXPECT_FALSE(r.err.empty()) << args;
+  }
+  EXPECT_EQ(bench("--help", dir).code, 0);
+  EXPECT_EQ(bench("run --help", dir).code, 0);
+  const auto missing = bench("report --db " + (dir / "none.db").string(), dir);
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_EQ(lines(missing.err), 1) << missing.err;
+}
+
+TEST(Cli, OutputThatCannotBeWrittenIsAFailure) {
+  auto dir = temp_dir("cli_full");
+  const std::string cmd = std::string(LOCBENCH_BENCH_BIN) + " list models >/dev/full 2>" + (dir / "err").string();
+  const int status = std::system(cmd.c_str());
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 1);
+  EXPECT_EQ(read_bytes(dir / "err"), "bench: cannot write to standard output: No space left on device\n");
+}
+
+TEST(Cli, DataSynthOntoAFullDiskFailsAndLeavesNoDataset) {
+  auto dir = temp_dir("cli_synth_ulimit");
+  const auto out = (dir / "ds").string();
+  // bash counts ulimit -f in KiB: every 96 x 96 noise PNG (about 27 KiB) is larger than 8 KiB.
+  const std::string cmd = "ulimit -f 8; " + std::string(LOCBENCH_BENCH_BIN) + " data synth --out " + out +
+                          " --classes 2 --per-class 20 --size 96 --format png 2>" + (dir / "err").string();
+  const int status = std::system(("bash -c '" + cmd + "'").c_str());
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 1) << read_bytes(dir / "err");
+  const std::string err = read_bytes(dir / "err");
+  EXPECT_NE(err.find("cannot write: File too large"), std::string::npos) << err;
+  EXPECT_EQ(lines(err), 1) << err;
+  size_t left = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++left;
+  EXPECT_EQ(left, 1u) << "only the error file: no dataset, no partial folder";
+  // The same command with room to write makes a complete dataset, and a second one checks and keeps it.
+  ASSERT_EQ(bench("data synth --out " + out + " --classes 2 --per-class 20 --size 96 --format png", dir).code, 0);
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(out) / "locbench-dataset.json"));
+  EXPECT_EQ(bench("data synth --out " + out + " --classes 2 --per-class 20 --size 96 --format png", dir).code, 0);
+  const auto other = bench("data synth --out " + out + " --classes 3", dir);
+  EXPECT_EQ(other.code, 2);
+  EXPECT_NE(other.err.find("exists but is not the dataset to generate"), std::string::npos) << other.err;
+}
+
+TEST(Cli, TwoProcessesSynthesisingOneFolderBothSucceed) {
+  auto dir = temp_dir("cli_synth_race");
+  const auto out = (dir / "ds").string();
+  const std::string one = std::string(LOCBENCH_BENCH_BIN) + " data synth --out " + out +
+                          " --classes 3 --per-class 30 --size 48 >/dev/null 2>>" + (dir / "err").string();
+  const int status = std::system(("bash -c '(" + one + "; echo $? >> " + (dir / "codes").string() + ") & (" + one +
+                                  "; echo $? >> " + (dir / "codes").string() + ") & wait'")
+                                     .c_str());
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(read_bytes(dir / "codes"), "0\n0\n") << read_bytes(dir / "err");
+  size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++entries;
+  EXPECT_EQ(entries, 3u) << "ds, codes and err: the loser's temporary folder is gone";
+  size_t images = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(out)) images += e.path().extension() == ".jpg";
+  EXPECT_EQ(images, 90u);
 }

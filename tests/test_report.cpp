@@ -1,7 +1,13 @@
 // The report: golden tables in every format and one SVG, from a database filled through the Store.
 // Regenerate the golden files with LOCBENCH_UPDATE_GOLDEN=1 and review the diff.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cmath>
+#include <limits>
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -10,6 +16,7 @@
 #include "harness/store/store.h"
 #include "report/report.h"
 #include "report/table.h"
+#include "harness/common/text.h"
 #include "test_helpers.h"
 
 namespace locbench::report {
@@ -232,10 +239,10 @@ TEST(Report, SelectsRunsBySuiteAndId) {
   options.run = 1;
   EXPECT_NE(report(options).find(kLocAt), std::string::npos);
   options.run = 9;
-  EXPECT_NE(report(options, 1).find("has no run 9"), std::string::npos);
+  EXPECT_NE(report(options, 2).find("has no run 9"), std::string::npos);
   options.run.reset();
   options.suite = "nope";
-  EXPECT_NE(report(options, 1).find("no run of suite 'nope'"), std::string::npos);
+  EXPECT_NE(report(options, 2).find("no run of suite 'nope'"), std::string::npos);
 }
 
 TEST(Report, ErrorsAreOneActionableLine) {
@@ -244,19 +251,19 @@ TEST(Report, ErrorsAreOneActionableLine) {
   options.db = db.string();
   options.published = "";
   options.baseline = "resnet50";
-  std::string message = report(options, 1);
+  std::string message = report(options, 2);
   EXPECT_NE(message.find("baseline model 'resnet50' is not in run 1"), std::string::npos) << message;
   EXPECT_EQ(message.find('\n'), message.size() - 1);
   options.baseline.reset();
   options.format = "docx";
-  EXPECT_NE(report(options, 1).find("unknown report format 'docx'"), std::string::npos);
+  EXPECT_NE(report(options, 2).find("unknown report format 'docx'"), std::string::npos);
   options.format = "md";
   options.db = (db.parent_path() / "missing.db").string();
-  EXPECT_NE(report(options, 1).find("no results database at"), std::string::npos);
+  EXPECT_NE(report(options, 2).find("no results database at"), std::string::npos);
   EXPECT_FALSE(fs::exists(options.db)) << "reporting must not create a database";
   options.db = db.string();
   options.published = (db.parent_path() / "nope.json").string();
-  EXPECT_NE(report(options, 1).find("cannot read the published numbers"), std::string::npos);
+  EXPECT_NE(report(options, 2).find("nope.json: no such published numbers file"), std::string::npos);
 }
 
 TEST(Report, LatencyAgainstBatchSizeIsOneLinePerModel) {
@@ -274,7 +281,7 @@ TEST(Report, LatencyAgainstBatchSizeIsOneLinePerModel) {
   EXPECT_NE(svg.find("Latency (ms, median)"), std::string::npos);
   options.x = "dtype";
   std::ostringstream out2, err2;
-  EXPECT_EQ(run_plot(options, out2, err2), 1);
+  EXPECT_EQ(run_plot(options, out2, err2), 2);
   EXPECT_NE(err2.str().find("neither a metric nor a numeric setting"), std::string::npos) << err2.str();
 }
 
@@ -288,6 +295,274 @@ TEST(Report, PublishedNumbersFileIsWellFormedAndCited) {
                  ((n.metric == "top1" || n.metric == "miou") && n.unit == "%" && !n.dataset.empty());
     EXPECT_TRUE(known) << n.model << " " << n.metric << " [" << n.unit << "] " << n.dataset;
   }
+}
+
+
+// Every string a run stores, hostile: table syntax, HTML, LaTeX, spreadsheet formulas, control characters, bad UTF-8.
+const std::vector<std::string> kHostile = {
+    "a|b",          "a\\|b",       "<img src=x onerror=alert(1)>", "=HYPERLINK(\"http://x\",\"y\")",
+    "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "line\rbreak", "*bold* _it_ `code` [l](x)", "tab\there",
+    "esc\x1b[31mred", "bad\xff\xfeutf8", "100% $x^2$ {}#&~", "new\nline\\input{/etc/passwd}",
+};
+
+const std::string kHostileSuite = "evil\n\\input{/etc/passwd}% <b>x</b> | =1+1";
+
+fs::path fill_hostile_database(const std::string& name) {
+  auto db = testing::temp_dir(name) / "results.db";
+  store::Store s(db.string(), [] { return std::string("2026-01-01T00:00:00.000Z"); });
+  store::RunInfo info;
+  info.suite_name = kHostileSuite;
+  info.suite_json = "{}";
+  info.suite_hash = "0";
+  info.host = "host\r\n<script>alert(1)</script>";
+  info.gpu_name = "GPU & \"quotes\" 'single'";
+  info.git_commit = "`rm -rf`";
+  int64_t run = s.begin_run(info);
+  for (size_t i = 0; i < kHostile.size(); ++i) {
+    Cell c = cell(kHostile[i], "data|set<" + std::to_string(i % 2) + ">", "acc_" + std::to_string(i % 2) + "*",
+                  json{{"precision", kHostile[(i + 3) % kHostile.size()]}}.dump(-1, ' ', false, json::error_handler_t::replace),
+                  std::nullopt, {{"top1", 70.0 + static_cast<double>(i), "%", kHostile[(i + 5) % kHostile.size()]}});
+    if (i == 4) {
+      c.passed = false;
+      c.results.clear();
+      c.error = "boom | <b>" + kHostile[13] + " =2+2";
+    }
+    s.record_cell(run, c);
+  }
+  s.end_run(run, "failed");
+  return db;
+}
+
+class HostileGolden : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HostileGolden, EveryUserStringIsEscapedForItsFormat) {
+  auto db = fill_hostile_database("report_hostile_" + GetParam());
+  std::string text;
+  if (GetParam() == "svg") {
+    PlotOptions options;
+    options.db = db.string();
+    options.x = "top1@data|set<0>";
+    options.y = "top1@data|set<0>";
+    std::ostringstream out, err;
+    ASSERT_EQ(run_plot(options, out, err), 0) << err.str();
+    text = out.str();
+  } else {
+    ReportOptions options;
+    options.db = db.string();
+    options.format = GetParam();
+    options.published = "";
+    text = report(options);
+  }
+  const std::string& f = GetParam();
+  // What no format may contain: raw tags where tags are live, control characters, invalid UTF-8.
+  if (f != "csv" && f != "json") {  // data formats: a tag there is text
+    EXPECT_EQ(text.find("<img"), std::string::npos) << f;
+    EXPECT_EQ(text.find("<script"), std::string::npos) << f;
+    EXPECT_EQ(text.find("<b>"), std::string::npos) << f;
+  }
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << f;
+  if (f != "csv") EXPECT_EQ(text.find('\r'), std::string::npos) << f << ": CSV alone may quote a CR";
+  EXPECT_EQ(valid_utf8(text), text) << f;
+  if (f == "latex") {
+    EXPECT_EQ(text.find("\\input"), std::string::npos);
+    std::istringstream lines(text);
+    std::string first;
+    std::getline(lines, first);
+    EXPECT_EQ(first.rfind("% locbench run 1, suite evil ", 0), 0u) << first;
+    std::getline(lines, first);
+    EXPECT_EQ(first, "% requires \\usepackage{booktabs}") << "the provenance comment is one line";
+  }
+  if (f == "md") {
+    // Every table row has exactly columns + 1 unescaped pipes.
+    std::istringstream lines(text);
+    std::vector<size_t> pipes;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty() || line[0] != '|') continue;
+      size_t n = 0;
+      for (size_t i = 0; i < line.size(); ++i) {
+        if (line[i] == '\\') ++i;
+        else if (line[i] == '|') ++n;
+      }
+      pipes.push_back(n);
+    }
+    ASSERT_GT(pipes.size(), 3u);
+    for (size_t n : pipes) EXPECT_EQ(n, pipes.front()) << text;
+  }
+  if (f == "csv") {
+    // RFC 4180: every record has the header's field count, and no field is a live formula.
+    std::vector<std::vector<std::string>> records(1);
+    std::string field;
+    bool quoted = false;
+    std::vector<std::string> record;
+    for (size_t i = 0; i < text.size(); ++i) {
+      const char ch = text[i];
+      if (quoted) {
+        if (ch == '"' && i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
+        else if (ch == '"') quoted = false;
+        else field += ch;
+      } else if (ch == '"') {
+        quoted = true;
+      } else if (ch == ',') {
+        record.push_back(field), field.clear();
+      } else if (ch == '\n') {
+        record.push_back(field), field.clear();
+        records.push_back(record), record.clear();
+      } else {
+        field += ch;
+      }
+    }
+    records.erase(records.begin());
+    ASSERT_GT(records.size(), 3u);
+    for (const auto& r : records) {
+      EXPECT_EQ(r.size(), records.front().size());
+      for (const auto& v : r)
+        if (!v.empty() && std::string("=+-@").find(v[0]) != std::string::npos)
+          EXPECT_TRUE(std::isdigit(static_cast<unsigned char>(v.back())) && v.find_first_not_of("+-.0123456789e") ==
+                      std::string::npos) << "a live formula: " << v;
+    }
+  }
+  if (f == "json") {
+    const json doc = json::parse(text);
+    EXPECT_EQ(doc["run"]["suite_name"], kHostileSuite);
+    bool found = false;
+    for (const auto& row : doc["rows"]) found |= row["model"] == "<img src=x onerror=alert(1)>";
+    EXPECT_TRUE(found);
+  }
+  const std::string ext = f == "latex" ? "tex" : f;
+  expect_golden("hostile." + ext, text);
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, HostileGolden, ::testing::Values("md", "csv", "latex", "html", "json", "svg"));
+
+TEST(Report, NanIsShownAsNanWithAFootnoteNotAsNotMeasured) {
+  auto db = testing::temp_dir("report_nan") / "results.db";
+  {
+    store::Store s(db.string());
+    store::RunInfo info;
+    info.suite_name = "nan";
+    info.suite_json = "{}";
+    info.suite_hash = "0";
+    int64_t run = s.begin_run(info);
+    s.record_cell(run, cell("a", "ade20k", "miou", "{}", 0, {{"miou", std::nan(""), "%", "whole"},
+                                                             {"aacc", 50.0, "%", "whole"}}));
+    s.record_cell(run, cell("b", "ade20k", "miou", "{}", 0, {{"aacc", 60.0, "%", "whole"}}));
+    s.record_cell(run, cell("c", "ade20k", "miou", "{}", 0, {{"miou", std::numeric_limits<double>::infinity(), "%",
+                                                             "whole"}, {"aacc", 70.0, "%", "whole"}}));
+    s.end_run(run, "passed");
+  }
+  ReportOptions options;
+  options.db = db.string();
+  options.published = "";
+  const std::string md = report(options);
+  EXPECT_NE(md.find("| a | NaN [1] | 50.00 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| b | – | 60.00 |"), std::string::npos) << "not measured stays a dash: " << md;
+  EXPECT_NE(md.find("| c | inf [1] | 70.00 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("[1] NaN or inf: the cell passed, but this value is not a finite number"), std::string::npos) << md;
+  options.format = "json";
+  const json doc = json::parse(report(options));
+  EXPECT_TRUE(doc["rows"][0]["entries"][0]["mean"].is_null());
+  EXPECT_EQ(doc["rows"][0]["entries"][0]["n"], 1);
+  EXPECT_TRUE(doc["rows"][1]["entries"][0].is_null());
+}
+
+// A plot of values as they come: identical, one ULP apart, huge, infinite.
+std::pair<int, std::string> plot_of(const std::string& name, const std::vector<std::pair<double, double>>& points) {
+  auto db = testing::temp_dir(name) / "results.db";
+  {
+    store::Store s(db.string());
+    store::RunInfo info;
+    info.suite_name = "p";
+    info.suite_json = "{}";
+    info.suite_hash = "0";
+    int64_t run = s.begin_run(info);
+    for (size_t i = 0; i < points.size(); ++i)
+      s.record_cell(run, cell("m" + std::to_string(i), "", "x", "{}", std::nullopt,
+                              {{"macs", points[i].first, "MACs", ""}, {"top1", points[i].second, "%", ""}}));
+    s.end_run(run, "passed");
+  }
+  PlotOptions options;
+  options.db = db.string();
+  std::ostringstream out, err;
+  const int rc = run_plot(options, out, err);
+  return {rc, rc == 0 ? out.str() : err.str()};
+}
+
+TEST(Report, PlotsOfDegenerateValuesEndAndDrawOnlyFiniteOnes) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const double one = 1.0, next = std::nextafter(1.0, 2.0);
+  for (const auto& points : std::vector<std::vector<std::pair<double, double>>>{
+           {{1e9, one}, {2e9, next}},                       // y one ULP apart
+           {{1e9, 5.0}, {1e9, 5.0}},                        // one point twice
+           {{1e9, 0.0}},                                    // zero
+           {{1e300, 1e300}, {-1e300, -1e300}},              // spans that overflow
+           {{5e-324, 5e-324}},                              // the smallest subnormal
+           {{1e9, 70.0}, {2e9, inf}, {3e9, -inf}},          // infinities are left out, with a note
+       }) {
+    const auto [rc, svg] = plot_of("report_plot_edge", points);
+    ASSERT_EQ(rc, 0) << svg;
+    EXPECT_EQ(svg.find("nan"), std::string::npos) << svg;
+    EXPECT_EQ(svg.find("inf"), std::string::npos) << svg;
+    EXPECT_NE(svg.find("<circle"), std::string::npos);
+  }
+  const auto [rc, err] = plot_of("report_plot_inf", {{1e9, inf}});
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(err.find("nothing to plot"), std::string::npos) << err;
+}
+
+// Runs `body` as user nobody when this is root (root reads and writes anything), else as this user.
+int as_unprivileged(const std::function<int()>& body) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(90);
+    ::_exit(body());
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(Report, WorksOnAReadOnlyDatabaseInAReadOnlyFolder) {
+  auto db = fill_database("report_readonly");
+  const std::string before = testing::read_bytes(db);
+  ::chmod(db.c_str(), 0444);
+  ::chmod(db.parent_path().c_str(), 0555);
+  const int code = as_unprivileged([&] {
+    ReportOptions options;
+    options.db = db.string();
+    options.published = "";
+    std::ostringstream out, err;
+    const int rc = run_report(options, out, err);
+    if (rc != 0) std::fprintf(stderr, "%s", err.str().c_str());
+    return rc == 0 && out.str().find(kLocAt) != std::string::npos ? 0 : 1;
+  });
+  ::chmod(db.parent_path().c_str(), 0755);
+  ::chmod(db.c_str(), 0644);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(testing::read_bytes(db), before) << "the report wrote to the database";
+  for (const auto& entry : fs::directory_iterator(db.parent_path()))
+    EXPECT_EQ(entry.path(), db) << "the report left " << entry.path();
+}
+
+TEST(Report, NeverMigratesAndSaysHowTo) {
+  auto db = fill_database("report_old_schema");
+  sqlite3* handle = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &handle), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(handle, "PRAGMA user_version=3", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(handle);
+  ReportOptions options;
+  options.db = db.string();
+  options.published = "";
+  const std::string err = report(options, 1);
+  EXPECT_NE(err.find("database schema version 3 is older than this bench's"), std::string::npos) << err;
+  EXPECT_NE(err.find("bench migrate --db " + db.string()), std::string::npos) << err;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &handle), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(handle, "PRAGMA user_version", -1, &st, nullptr);
+  sqlite3_step(st);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 3) << "the report migrated";
+  sqlite3_finalize(st);
+  sqlite3_close(handle);
 }
 
 }  // namespace

@@ -291,6 +291,8 @@ TEST(Measurements, LatencyStatisticsAndTopK) {
   EXPECT_DOUBLE_EQ(s.median, 3.0);
   EXPECT_DOUBLE_EQ(s.min, 1.0);
   EXPECT_DOUBLE_EQ(s.p90, 4.6);
+  EXPECT_THROW(measure::LatencyStats().compute(), std::runtime_error) << "no timed repeat is no latency, not 0 ms";
+  EXPECT_THROW(measure::TopKAccuracy().compute(), std::runtime_error) << "no scored image is no accuracy";
   measure::TopKAccuracy acc({1, 2});
   acc.process(torch::tensor({{0.1, 0.9, 0.0}, {0.8, 0.15, 0.05}, {0.2, 0.3, 0.5}}), torch::tensor({1, 1, 0}));
   auto a = acc.compute();
@@ -413,5 +415,66 @@ TEST(Runner, BenchKernelsPrintsTheStoredProfiles) {
   ASSERT_EQ(parsed.size(), 1u);
   EXPECT_EQ(parsed[0]["model"], "vit_pico_patch8_64");
   EXPECT_EQ(parsed[0]["rows"].size(), 3u);
-  EXPECT_EQ(bench("kernels --db " + db + " --run 99", dir).code, 1);
+  EXPECT_EQ(bench("kernels --db " + db + " --run 99", dir).code, 2);
+}
+
+TEST(Runner, IntegersPastTheirTypeAreRefusedBeforeAnythingRuns) {
+  auto dir = temp_dir("runner_ints");
+  const auto suite_path = write_suite(dir, "i.json", R"({"name": "i", "models": ["vit_pico_patch8_64"],
+      "measurements": ["latency"], "settings": {"repeats": 4294967296, "warmup": 1}})");
+  const auto db = (dir / "r.db").string();
+  auto r = bench("run " + suite_path + " --db " + db, dir);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, suite_path + ": settings.repeats: must be at most 2147483647 (it is held in a 32-bit signed "
+                                "integer), got 4294967296\n");
+  EXPECT_FALSE(fs::exists(db)) << "no latency of 0 ms recorded as passed";
+}
+
+TEST(Runner, ARunWhoseStoreCannotRecordEndsFailedNotRunning) {
+  auto dir = temp_dir("runner_record_fails");
+  const auto db = (dir / "r.db").string();
+  { store::Store s(db); }
+  // Every cell insert fails, as on a full disk or a broken file; runs themselves can still be written.
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(h, "CREATE TRIGGER no_cells BEFORE INSERT ON cells BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(h);
+  const auto suite_path = write_suite(dir, "p.json", R"({"name": "p", "models": ["vit_pico_patch8_64"],
+      "measurements": ["params"]})");
+  auto r = bench("run " + suite_path + " --db " + db, dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("disk full"), std::string::npos) << r.err;
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM runs WHERE status = 'failed' AND ended_at IS NOT NULL"), 1);
+}
+
+TEST(Runner, AStaleRunOfADeadProcessIsMarkedInterrupted) {
+  auto dir = temp_dir("runner_stale");
+  const auto db = (dir / "r.db").string();
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  pid_t child = ::fork();
+  if (child == 0) {
+    store::Store s(db);
+    store::RunInfo info;
+    info.suite_name = "dead";
+    info.suite_json = "{}";
+    info.suite_hash = "0";
+    info.host = host;
+    s.begin_run(info);
+    ::_exit(0);  // dies with its run 'running', as under kill -9
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_EQ(count_rows(db, "SELECT COUNT(*) FROM runs WHERE status = 'running'"), 1);
+  const auto suite_path = write_suite(dir, "p.json", R"({"name": "p", "models": ["vit_pico_patch8_64"],
+      "measurements": ["params"]})");
+  auto r = bench("run " + suite_path + " --db " + db, dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("run 1 was left running by a process that no longer exists: marked interrupted"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM runs WHERE id = 1 AND status = 'interrupted'"), 1);
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM runs WHERE id = 2 AND status = 'passed'"), 1);
 }

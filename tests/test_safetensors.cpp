@@ -115,3 +115,38 @@ TEST(Safetensors, MissingFileNamesThePath) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/x.safetensors"), std::string::npos);
   }
 }
+
+TEST(Safetensors, DuplicateTensorNamesAreRefusedNamingTheKey) {
+  // nlohmann keeps the last of two equal keys: the first tensor would vanish without a word.
+  expect_error(safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                                 R"("w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                                 floats({1, 2})),
+               "malformed header: duplicate key 'w' in the top-level object");
+}
+
+TEST(Safetensors, ShapesPastInt64AreRefusedNamingTheTensor) {
+  expect_error(safetensors_bytes(R"({"big":{"dtype":"U8","shape":[9223372036854775808],"data_offsets":[0,1]}})", "x"),
+               "tensor 'big': shape [9223372036854775808] exceeds 2^63 - 1 elements");
+  expect_error(safetensors_bytes(R"({"z":{"dtype":"U8","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})", ""),
+               "tensor 'z': shape [0,4294967296,4294967296] exceeds 2^63 - 1 elements");
+  expect_error(safetensors_bytes(R"({"f":{"dtype":"U8","shape":[1.5],"data_offsets":[0,1]}})", "x"),
+               "tensor 'f': shape[0] is 1.5, not a non-negative integer");
+}
+
+TEST(Safetensors, HostileHeadersAreOneBoundedLine) {
+  std::string deep = R"({"a":)";
+  for (int i = 0; i < 100000; ++i) deep += "[";
+  expect_error(safetensors_bytes(deep, ""), "malformed header: a[0][0]");
+  const std::string name(100000, 'n');
+  auto dir = temp_dir("st_hostile");
+  auto path = dir / "long.safetensors";
+  write_bytes(path, safetensors_bytes(R"({")" + name + "\n" + R"(":{"dtype":"Q1","shape":[1],"data_offsets":[0,1]}})", "x"));
+  try {
+    safetensors::File file(path.string());
+    FAIL();
+  } catch (const safetensors::FormatError& e) {
+    const std::string msg = e.what();
+    EXPECT_LT(msg.size(), 400u);
+    EXPECT_EQ(msg.find('\n'), std::string::npos);
+  }
+}

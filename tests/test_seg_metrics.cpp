@@ -373,7 +373,7 @@ TEST_F(EvalSegTest, TextTableListsClassesAndSummary) {
 TEST_F(EvalSegTest, MissingPredictionIsAnErrorNamingTheFile) {
   fs::remove(dir_ / "pred/b.png");
   std::ostringstream out, err;
-  EXPECT_EQ(eval_seg(options_, out, err), 1);
+  EXPECT_EQ(eval_seg(options_, out, err), 2);  // unusable input
   EXPECT_NE(err.str().find((dir_ / "pred/b.png").string()), std::string::npos) << err.str();
   EXPECT_TRUE(out.str().empty());
 }
@@ -381,11 +381,11 @@ TEST_F(EvalSegTest, MissingPredictionIsAnErrorNamingTheFile) {
 TEST_F(EvalSegTest, CorruptOrMisSizedPredictionIsAnErrorNamingTheFile) {
   locbench::testing::write_bytes(dir_ / "pred/b.png", "garbage");
   std::ostringstream out, err;
-  EXPECT_EQ(eval_seg(options_, out, err), 1);
+  EXPECT_EQ(eval_seg(options_, out, err), 2);
   EXPECT_NE(err.str().find((dir_ / "pred/b.png").string()), std::string::npos) << err.str();
   data::write_png((dir_ / "pred/b.png").string(), label_image(2, 1, {0, 0}));
   std::ostringstream out2, err2;
-  EXPECT_EQ(eval_seg(options_, out2, err2), 1);
+  EXPECT_EQ(eval_seg(options_, out2, err2), 2);
   EXPECT_NE(err2.str().find((dir_ / "gt/b.png").string()), std::string::npos) << err2.str();
 }
 

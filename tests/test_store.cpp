@@ -516,5 +516,97 @@ TEST(StoreProfiles, KilledWriterLeavesNoCellWithoutItsRows) {
             "0");
 }
 
+TEST(StoreStaleRuns, ARunWhoseProcessDiedIsMarkedInterruptedOnlyOnItsHost) {
+  auto db = testing::temp_dir("store_stale") / "r.db";
+  // A child begins two runs (on this host and another) and dies without ending them, as a kill -9 would.
+  pid_t child = fork_child([&] {
+    Store store(db.string());
+    store.begin_run(sample_run("here"));
+    RunInfo elsewhere = sample_run("elsewhere");
+    elsewhere.host = "otherhost";
+    store.begin_run(elsewhere);
+  });
+  ASSERT_EQ(wait_exit_code(child), 0);
+  Store store(db.string());
+  EXPECT_EQ(store.run(1)->pid, child);
+  const int64_t alive = store.begin_run(sample_run("alive"));  // this process: alive
+  EXPECT_EQ(store.run(alive)->pid, ::getpid());
+  // An older bench recorded no pid: it cannot be judged and stays as it is.
+  sql_exec(db, "INSERT INTO runs(suite_name, suite_json, suite_hash, started_at, status, host)"
+               " VALUES('old', '{}', 'h', '2026-01-01T00:00:00.000Z', 'running', 'testhost')");
+  EXPECT_EQ(store.mark_stale_runs("testhost"), (std::vector<int64_t>{1, alive}))
+      << "run 1's process is gone; this process has not begun the run it is about to begin, so its own pid is stale";
+  EXPECT_EQ(store.run(1)->status, "interrupted");
+  EXPECT_FALSE(store.run(1)->ended_at.empty());
+  EXPECT_EQ(store.run(2)->status, "running") << "another host's process cannot be checked from here";
+  EXPECT_EQ(store.run(4)->status, "running");
+  EXPECT_TRUE(store.mark_stale_runs("testhost").empty());
+}
+
+TEST(StoreStaleRuns, ALiveProcessKeepsItsRunAndResumeRecordsTheNewPid) {
+  auto db = testing::temp_dir("store_alive") / "r.db";
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    { Store(db.string()).begin_run(sample_run()); }
+    char byte = 0;
+    ::close(pipe_fds[1]);
+    (void)::read(pipe_fds[0], &byte, 1);  // alive until the parent closes the pipe
+    _exit(0);
+  }
+  ::close(pipe_fds[0]);
+  for (int i = 0; i < 500 && !fs::exists(db); ++i) ::usleep(10000);
+  for (int i = 0; i < 500 && sql_scalar(db, "SELECT count(*) FROM runs") != "1"; ++i) ::usleep(10000);
+  {
+    Store store(db.string());
+    EXPECT_TRUE(store.mark_stale_runs("testhost").empty()) << "the child is alive";
+    EXPECT_EQ(store.run(1)->status, "running");
+  }
+  ::close(pipe_fds[1]);
+  EXPECT_EQ(wait_exit_code(child), 0);
+  Store store(db.string());
+  EXPECT_EQ(store.mark_stale_runs("testhost"), std::vector<int64_t>{1});
+  store.reopen_run(1);
+  EXPECT_EQ(store.run(1)->pid, ::getpid());
+  EXPECT_EQ(store.run(1)->status, "running");
+}
+
+TEST(StoreReadOnly, ReadsWithoutWritingAndRefusesToWriteOrMigrate) {
+  auto db = testing::temp_dir("store_ro") / "r.db";
+  {
+    Store store(db.string());
+    store.record_cell(store.begin_run(sample_run()), sample_cell("a"));
+  }
+  const std::string before = testing::read_bytes(db);
+  {
+    Store store(db.string(), Store::Mode::read_only);
+    EXPECT_EQ(store.cells(1).size(), 1u);
+    EXPECT_EQ(store.runs().size(), 1u);
+    expect_store_error([&] { store.begin_run(sample_run()); }, db.string() + ": ");
+  }
+  EXPECT_EQ(testing::read_bytes(db), before);
+  expect_store_error([&] { Store store((db.parent_path() / "none.db").string(), Store::Mode::read_only); },
+                     "cannot open the database read-only");
+  EXPECT_FALSE(fs::exists(db.parent_path() / "none.db"));
+  auto old = testing::temp_dir("store_ro_v2") / "r.db";
+  write_version_two_file(old);
+  expect_store_error([&] { Store store(old.string(), Store::Mode::read_only); },
+                     "database schema version 2 is older than this bench's (" + std::to_string(schema_version()) +
+                         "); reports open it read-only and never migrate: run `bench migrate --db " + old.string());
+  EXPECT_EQ(sql_scalar(old, "PRAGMA user_version"), "2");
+}
+
+TEST(StoreMigrations, VersionThreeGainsTheRunsPidKeepingItsRuns) {
+  auto db = testing::temp_dir("store_v3") / "r.db";
+  write_version_two_file(db);
+  { Store store(db.string()); }
+  EXPECT_EQ(sql_scalar(db, "PRAGMA user_version"), std::to_string(schema_version()));
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM pragma_table_info('runs') WHERE name='pid'"), "1");
+  Store store(db.string());
+  EXPECT_EQ(store.run(1)->pid, 0) << "unknown for a run an older bench began";
+  EXPECT_EQ(store.run(1)->status, "passed");
+}
+
 }  // namespace
 }  // namespace locbench::store

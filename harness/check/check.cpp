@@ -2,6 +2,9 @@
 // of the same op and shape in the same file, and reports every change against a relative threshold.
 #include "harness/check/check.h"
 
+#include "harness/common/files.h"
+#include "harness/common/json_input.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -105,13 +108,12 @@ void print_missing(const char* title, const std::vector<std::string>& names, std
 }  // namespace
 
 BenchmarkTimes read_benchmark_json(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) throw CheckError(path + ": cannot open the file");
   json doc;
   try {
-    doc = json::parse(file);
-  } catch (const json::exception& e) {
-    throw CheckError(path + ": not valid JSON (" + e.what() + ")");
+    // Bounded nesting, no duplicate keys, one-line messages (harness/common/json_input.h).
+    doc = parse_untrusted_json(read_input_file(path, "Google Benchmark JSON file", size_t{256} << 20), path);
+  } catch (const std::invalid_argument& e) {
+    throw CheckError(e.what());
   }
   if (!doc.is_object() || !doc.contains("benchmarks") || !doc["benchmarks"].is_array())
     throw CheckError(path + ": no 'benchmarks' array; expected Google Benchmark JSON (--benchmark_out)");
@@ -133,7 +135,7 @@ BenchmarkTimes read_benchmark_json(const std::string& path) {
       if (type == "aggregate") medians[name] = ns;
       else iterations[name].push_back(ns);
     } catch (const json::exception& e) {
-      throw CheckError(path + ": malformed benchmark row " + row.dump() + " (" + e.what() + ")");
+      throw CheckError(path + ": malformed benchmark row " + json_excerpt(row, 200) + " (" + e.what() + ")");
     }
   }
   // Repetitions without reported aggregates still give a robust number: the median of the iteration rows.

@@ -19,9 +19,10 @@ struct CheckOptions {
 };
 
 // A file that cannot be read or is not Google Benchmark JSON; the message names the file.
-class CheckError : public std::runtime_error {
+// Bad input, hence an std::invalid_argument (harness/common/exit_codes.h).
+class CheckError : public std::invalid_argument {
  public:
-  using std::runtime_error::runtime_error;
+  using std::invalid_argument::invalid_argument;
 };
 
 // One benchmark's time in nanoseconds, keyed by its name without Google Benchmark's suffixes

@@ -13,6 +13,10 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "harness/common/files.h"
+#include "harness/common/json_input.h"
+#include "harness/common/text.h"
+
 namespace locbench::safetensors {
 
 namespace {
@@ -84,9 +88,10 @@ File::File(const std::string& path) : path_(path) {
                      std::to_string(size_) + " bytes)");
     nlohmann::json header;
     try {
-      header = nlohmann::json::parse(bytes + 8, bytes + 8 + header_len);
-    } catch (const nlohmann::json::exception& e) {
-      fail(path, std::string("malformed header JSON: ") + e.what());
+      // Bounded nesting, no duplicate tensor names (nlohmann would keep the last one silently).
+      header = parse_untrusted_json({reinterpret_cast<const char*>(bytes) + 8, header_len}, "header");
+    } catch (const JsonInputError& e) {
+      fail(path, std::string("malformed ") + e.what());  // "malformed header: duplicate key ..."
     }
     if (!header.is_object()) fail(path, "malformed header: not a JSON object");
     const uint8_t* data = bytes + 8 + header_len;
@@ -101,23 +106,29 @@ File::File(const std::string& path) : path_(path) {
           metadata_[m.key()] = m.value().is_string() ? m.value().get<std::string>() : m.value().dump();
         continue;
       }
-      const std::string where = "tensor '" + name + "': ";
+      const std::string where = "tensor '" + one_line(name) + "': ";
       if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") ||
           !entry.contains("data_offsets"))
         fail(path, where + "needs dtype, shape and data_offsets");
       const auto& jd = entry["dtype"];
       if (!jd.is_string() || !dtype_table().count(jd.get<std::string>()))
-        fail(path, where + "unsupported dtype " + jd.dump());
+        fail(path, where + "unsupported dtype " + json_excerpt(jd));
       TensorView view;
       view.dtype = dtype_table().at(jd.get<std::string>());
       const auto& js = entry["shape"];
       if (!js.is_array()) fail(path, where + "shape is not an array");
-      uint64_t numel = 1;
-      for (const auto& d : js) {
-        if (!d.is_number_unsigned()) fail(path, where + "shape " + js.dump() + " has a non-integer or negative entry");
+      // Sizes land in int64_t (torch's), and so must the product of the non-zero ones (strides are made of it).
+      constexpr uint64_t kMaxSize = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+      uint64_t numel = 1, extent = 1;
+      for (size_t k = 0; k < js.size(); ++k) {
+        const auto& d = js[k];
+        if (!d.is_number_unsigned())
+          fail(path, where + "shape[" + std::to_string(k) + "] is " + json_excerpt(d) + ", not a non-negative integer");
         const uint64_t s = d.get<uint64_t>();
-        if (s != 0 && numel > std::numeric_limits<uint64_t>::max() / s) fail(path, where + "shape overflows");
+        if (s > kMaxSize || (s != 0 && extent > kMaxSize / s))
+          fail(path, where + "shape " + json_excerpt(js) + " exceeds 2^63 - 1 elements");
         numel *= s;
+        if (s != 0) extent *= s;
         view.shape.push_back(static_cast<int64_t>(s));
       }
       const auto& jo = entry["data_offsets"];
@@ -130,7 +141,7 @@ File::File(const std::string& path) : path_(path) {
                        std::to_string(data_size) + "-byte data section");
       const uint64_t elem = dtype_size(view.dtype);
       if (numel > std::numeric_limits<uint64_t>::max() / elem || end - begin != numel * elem)
-        fail(path, where + "data_offsets span " + std::to_string(end - begin) + " bytes, shape " + js.dump() +
+        fail(path, where + "data_offsets span " + std::to_string(end - begin) + " bytes, shape " + json_excerpt(js) +
                        " needs " + std::to_string(numel * elem));
       view.data = data + begin;
       view.nbytes = static_cast<size_t>(end - begin);
@@ -173,27 +184,14 @@ void write(const std::string& path, const std::map<std::string, TensorBytes>& te
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // keep the data section 8-byte aligned
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(path + ": cannot write: " + std::strerror(errno));
-    uint8_t len[8];
-    uint64_t n = text.size();
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
-    out.write(reinterpret_cast<const char*>(len), 8);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    for (const auto& [name, t] : tensors)
-      out.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      throw std::runtime_error(path + ": write failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error(path + ": cannot rename into place: " + std::strerror(errno));
-  }
+  AtomicFile out(path);  // every write checked; renamed into place only when complete
+  uint8_t len[8];
+  const uint64_t n = text.size();
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
+  out.write(len, 8);
+  out.write(text);
+  for (const auto& [name, t] : tensors) out.write(t.bytes.data(), t.bytes.size());
+  out.commit();
 }
 
 }  // namespace locbench::safetensors

@@ -24,9 +24,10 @@ struct TensorView {
   int64_t numel() const;
 };
 
-class FormatError : public std::runtime_error {
+// An unusable file: bad input, hence an std::invalid_argument (harness/common/exit_codes.h).
+class FormatError : public std::invalid_argument {
  public:
-  using std::runtime_error::runtime_error;
+  using std::invalid_argument::invalid_argument;
 };
 
 // A safetensors file mapped read-only. Throws FormatError (message starts with the path) on any defect.

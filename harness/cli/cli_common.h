@@ -2,10 +2,13 @@
 // exit code, the --img-size parser and the model look-up with "did you mean".
 #pragma once
 
+#include "harness/common/exit_codes.h"
+
 #include <CLI/CLI.hpp>
 
 #include <array>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <string>
 
@@ -15,14 +18,19 @@ struct VariantInfo;
 
 namespace locbench::cli {
 
-// Runs a command's body. A suite error exits 2 (its lines already name the file and the field); any other
-// exception prints "bench COMMAND: message" (first line only) and exits 1.
+// Runs a command's body. A suite error prints its lines (each names the file and the field); any other exception
+// prints "bench COMMAND: message" (its first line, one line however hostile); the exit code is exit_code_of's
+// (harness/common/exit_codes.h).
 void run_guarded(const char* command, const std::function<void()>& fn);
 // Sets the process's exit code (the first non-zero one wins).
 void set_exit_code(int code);
 int exit_code();
 
-// "H" or "HxW" with positive integers.
+// Option validators with short messages ("--lr: must be at least 0, got -1"); CLI11's own print DBL_MAX in full.
+CLI::Validator at_least(double min);
+CLI::Validator greater_than(double min);
+
+// "H" or "HxW" with integers from 1 to kMaxImageSide.
 std::array<int64_t, 2> parse_img_size(const std::string& text);
 // The registered variant; throws std::invalid_argument with "did you mean" for an unknown name.
 const VariantInfo& lookup(const std::string& name);
@@ -41,5 +49,6 @@ void add_eval_seg_command(CLI::App& app);
 void add_check_command(CLI::App& app);
 void add_profile_command(CLI::App& app);
 void add_data_command(CLI::App& app);
+void add_migrate_command(CLI::App& app);
 
 }  // namespace locbench::cli

@@ -167,7 +167,7 @@ void add_forward_command(CLI::App& app) {
   cmd->add_option("--output", f->output, "safetensors to write 'logits' or 'features' to")->required();
   cmd->add_flag("--features", f->features, "Write dense features (B x C x H/p x W/p) instead of logits");
   cmd->add_option("--seed", f->seed, "Seed of the initialisation when no weights are given");
-  cmd->add_option("--num-classes", f->num_classes, "Override the number of classes");
+  cmd->add_option("--num-classes", f->num_classes, "Override the number of classes")->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--img-size", f->img_size, "Override the size the model is built for (H or HxW)");
   cmd->callback([f] { run_guarded("forward", [&] { forward(*f); }); });
 }
@@ -177,8 +177,10 @@ void add_profile_command(CLI::App& app) {
   auto o = std::make_shared<ProfileCommandOptions>();
   cmd->add_option("model", o->model, "Registered model name")->required();
   cmd->add_option("--device", o->device, "cpu or cuda[:N]")->capture_default_str();
-  cmd->add_option("--batch-size", o->batch, "Images per forward")->capture_default_str();
-  cmd->add_option("--iterations", o->iterations, "Forwards traced after one warm-up")->capture_default_str();
+  cmd->add_option("--batch-size", o->batch, "Images per forward")->check(CLI::Range(1, 65536))->capture_default_str();
+  cmd->add_option("--iterations", o->iterations, "Forwards traced after one warm-up")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
   cmd->add_flag("--json", o->json, "Print JSON");
   cmd->callback([o] { run_guarded("profile", [&] { profile_command(*o); }); });
 }

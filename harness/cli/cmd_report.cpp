@@ -1,5 +1,8 @@
-// bench report, plot and kernels: what the store holds, as tables, figures and kernel profiles.
+// bench report, plot and kernels: what the store holds, as tables, figures and kernel profiles, all read-only; and
+// bench migrate, the one command that brings a database to this bench's schema without running anything.
 #include "harness/cli/cli_common.h"
+#include "harness/common/json_input.h"
+#include "harness/common/text.h"
 #include "harness/profile/profile.h"
 #include "harness/store/store.h"
 #include "report/report.h"
@@ -45,7 +48,7 @@ profile::ProfileRows to_profile_rows(const store::Profile& stored) {
 
 void kernels(const KernelsOptions& o) {
   if (!std::filesystem::is_regular_file(o.db)) throw std::invalid_argument(o.db + ": no such database");
-  const store::Store db(o.db);
+  const store::Store db(o.db, store::Store::Mode::read_only);
   const auto run = o.run >= 0 ? std::optional<int64_t>(o.run) : db.latest_run();
   if (!run || !db.run(*run))
     throw std::invalid_argument(o.db + ": no run" + (o.run >= 0 ? " " + std::to_string(o.run) : ""));
@@ -61,10 +64,15 @@ void kernels(const KernelsOptions& o) {
       j["sdpa_backend"] = stored->sdpa_backend;  // named from every row, before the measurement's `top`
       j["model"] = cell.model;
       j["measurement"] = cell.measurement;
-      j["settings"] = nlohmann::json::parse(cell.settings_json);
+      try {
+        j["settings"] = parse_untrusted_json(cell.settings_json, o.db);
+      } catch (const JsonInputError&) {
+        j["settings"] = cell.settings_json;  // a database from elsewhere: shown as stored
+      }
       out.push_back(std::move(j));
     } else {
-      std::cout << cell.model << " " << cell.measurement << " " << cell.settings_json << "\n";
+      std::cout << one_line(cell.model) << " " << one_line(cell.measurement) << " " << one_line(cell.settings_json)
+                << "\n";
       profile::print_table(p, std::cout, o.top);
       std::cout << "\n";
     }
@@ -137,6 +145,19 @@ void add_kernels_command(CLI::App& app) {
   cmd->add_option("--top", o->top, "Rows shown per cell (0: all)")->capture_default_str();
   cmd->add_flag("--json", o->json, "Print JSON");
   cmd->callback([o] { run_guarded("kernels", [&] { kernels(*o); }); });
+}
+
+void add_migrate_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("migrate", "Bring a results database to this bench's schema (reports never do)");
+  auto db = std::make_shared<std::string>("results/bench.db");
+  cmd->add_option("--db", *db, "Results database")->capture_default_str();
+  cmd->callback([db] {
+    run_guarded("migrate", [&] {
+      if (!std::filesystem::is_regular_file(*db)) throw std::invalid_argument(*db + ": no such database");
+      const store::Store migrated(*db);  // read-write: every missing step, each in its own transaction
+      std::cout << *db << ": schema version " << store::schema_version() << "\n";
+    });
+  });
 }
 
 }  // namespace locbench::cli

@@ -2,6 +2,7 @@
 #include "harness/check/check.h"
 #include "harness/cli/cli_common.h"
 #include "harness/data/imagefolder.h"
+#include "harness/model/model_args.h"
 
 #include <iostream>
 #include <memory>
@@ -20,7 +21,7 @@ void add_check_command(CLI::App& app) {
   cmd->add_option("--current", o->check.current, "Google Benchmark JSON of this run")->required();
   cmd->add_option("--reference", o->reference, "Variant that divides every op/shape's time (same file)");
   cmd->add_option("--threshold", o->check.threshold, "Relative slow-down counted as a regression")
-      ->check(CLI::PositiveNumber)
+      ->check(greater_than(0))
       ->capture_default_str();
   cmd->callback([o] {
     run_guarded("check", [&] {
@@ -41,16 +42,21 @@ void add_data_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   synth->add_option("--out", o->out, "Folder to create (root/<class>/<image>)")->required();
-  synth->add_option("--classes", o->synth.classes, "Number of classes")->capture_default_str();
-  synth->add_option("--per-class", o->synth.per_class, "Images per class")->capture_default_str();
-  synth->add_option("--size", o->synth.size, "Image side in pixels")->capture_default_str();
+  // The bounds of a suite's generate (suites/README.md).
+  synth->add_option("--classes", o->synth.classes, "Number of classes")->check(CLI::Range(2, 1000))->capture_default_str();
+  synth->add_option("--per-class", o->synth.per_class, "Images per class")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  synth->add_option("--size", o->synth.size, "Image side in pixels")
+      ->check(CLI::Range(int64_t{8}, kMaxImageSide))
+      ->capture_default_str();
   synth->add_option("--seed", o->synth.seed, "Seed")->capture_default_str();
   synth->add_option("--format", o->synth.format, "jpg or png")
       ->check(CLI::IsMember({"jpg", "png"}))
       ->capture_default_str();
   synth->callback([o] {
     run_guarded("data synth", [&] {
-      data::write_synthetic_image_folder(o->out, o->synth);
+      data::write_synthetic_image_folder(o->out, o->synth);  // or checks the complete one already there
       std::cout << o->out << ": " << o->synth.classes << " classes x " << o->synth.per_class << " images\n";
     });
   });

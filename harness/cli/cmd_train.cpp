@@ -30,22 +30,34 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::IsMember(train::segmentation_dataset_kinds()))
       ->capture_default_str();
   cmd->add_option("--root", to.root, "Dataset root (ADEChallengeData2016, VOC2010, coco_stuff164k)")->required();
-  cmd->add_option("--num-classes", to.num_classes, "Classes of synthetic_ade20k data");
-  cmd->add_option("--iterations", to.iterations, "Head iterations")->capture_default_str();
-  cmd->add_option("--batch-size", to.batch_size, "Images per iteration")->capture_default_str();
-  cmd->add_option("--crop", o->crop, "Crop H [W] (default 512)")->expected(1, 2);
-  cmd->add_option("--scale", o->scale, "RandomResize and test Resize scale W H (default 2048 512)")->expected(2);
-  cmd->add_option("--lr", to.lr, "OneCycle max_lr (segmentor: poly base lr, default the model's recipe)")
+  // The bounds of a suite's train settings (suites/README.md).
+  const auto image_side = CLI::Range(int64_t{1}, kMaxImageSide);
+  cmd->add_option("--num-classes", to.num_classes, "Classes of synthetic_ade20k data")->check(CLI::Range(2, 254));
+  cmd->add_option("--iterations", to.iterations, "Head iterations")->check(greater_than(0))->capture_default_str();
+  cmd->add_option("--batch-size", to.batch_size, "Images per iteration")
+      ->check(CLI::Range(1, 65536))
       ->capture_default_str();
-  cmd->add_option("--warmup-iters", to.warmup_iters, "Segmentor: linear warm-up iterations (default: recipe)");
+  cmd->add_option("--crop", o->crop, "Crop H [W] (default 512)")->expected(1, 2)->check(image_side);
+  cmd->add_option("--scale", o->scale, "RandomResize and test Resize scale W H (default 2048 512)")
+      ->expected(2)
+      ->check(image_side);
+  cmd->add_option("--lr", to.lr, "OneCycle max_lr (segmentor: poly base lr, default the model's recipe)")
+      ->check(at_least(0))
+      ->capture_default_str();
+  cmd->add_option("--warmup-iters", to.warmup_iters, "Segmentor: linear warm-up iterations (default: recipe)")
+      ->check(at_least(0));
   cmd->add_option("--cls-iterations", to.cls_iterations, "Pre-training iterations (--task scratch)")
+      ->check(at_least(0))
       ->capture_default_str();
   cmd->add_option("--eval-interval", to.eval_interval, "mIoU every N iterations (0: at the end)")
+      ->check(at_least(0))
       ->capture_default_str();
   cmd->add_option("--eval-mode", to.eval.mode, "whole or slide")
       ->check(CLI::IsMember({"whole", "slide"}))
       ->capture_default_str();
-  cmd->add_option("--checkpoint-interval", to.checkpoint_interval, "0: at the end only")->capture_default_str();
+  cmd->add_option("--checkpoint-interval", to.checkpoint_interval, "0: at the end only")
+      ->check(at_least(0))
+      ->capture_default_str();
   cmd->add_option("--work-dir", to.work_dir, "Checkpoints go here (cls.safetensors, seg.safetensors)");
   cmd->add_flag("--resume", to.resume, "Continue from --work-dir's checkpoints at their saved iteration");
   cmd->add_option("--seed", to.seed, "Seed")->capture_default_str();
@@ -86,7 +98,7 @@ void add_eval_seg_command(CLI::App& app) {
   auto& mo = o->model;
   auto* pred = cmd->add_option("--pred", eo.pred_dir, "Folder of prediction PNGs (train ids 0..K-1, 255 = none)");
   auto* gt = cmd->add_option("--gt", eo.gt_dir, "Folder of label PNGs in the dataset's own encoding");
-  cmd->add_option("--num-classes", eo.num_classes, "Number of classes K")->check(CLI::PositiveNumber);
+  cmd->add_option("--num-classes", eo.num_classes, "Number of classes K")->check(CLI::Range(1, 255));  // 8-bit labels
   cmd->add_flag("--reduce-zero-label", eo.reduce_zero_label, "Labels: 0 is ignored, k becomes k-1 (ADE20K)");
   auto* model = cmd->add_option("--model", mo.model,
                                 "Registered backbone scored with --head, or segmentation model (SegViT), on --root");
@@ -99,10 +111,11 @@ void add_eval_seg_command(CLI::App& app) {
   cmd->add_option("--mode", mo.eval.mode, "whole or slide")
       ->check(CLI::IsMember({"whole", "slide"}))
       ->capture_default_str();
-  cmd->add_option("--scale", o->scale, "Test Resize scale W H (default 2048 512)")->expected(2);
-  cmd->add_option("--crop", o->crop, "Slide window H [W] (default 512)")->expected(1, 2);
-  cmd->add_option("--stride", o->stride, "Slide stride H [W] (default 341)")->expected(1, 2);
-  cmd->add_option("--limit", mo.eval.limit, "At most N images (evenly spaced); 0: all");
+  const auto side = CLI::Range(int64_t{1}, kMaxImageSide);
+  cmd->add_option("--scale", o->scale, "Test Resize scale W H (default 2048 512)")->expected(2)->check(side);
+  cmd->add_option("--crop", o->crop, "Slide window H [W] (default 512)")->expected(1, 2)->check(side);
+  cmd->add_option("--stride", o->stride, "Slide stride H [W] (default 341)")->expected(1, 2)->check(side);
+  cmd->add_option("--limit", mo.eval.limit, "At most N images (evenly spaced); 0: all")->check(at_least(0));
   cmd->add_flag("--json", eo.json, "Print JSON (aAcc, mIoU, mAcc, per_class)");
   pred->excludes(model);
   gt->excludes(model);

@@ -18,6 +18,7 @@ void add_commands(CLI::App& app) {
   add_profile_command(app);
   add_kernels_command(app);
   add_data_command(app);
+  add_migrate_command(app);
 }
 
 }  // namespace locbench::cli

@@ -9,9 +9,10 @@
 namespace locbench::data {
 
 // A problem with a data file; the message starts with the file's path.
-class DataError : public std::runtime_error {
+// Bad input, hence an std::invalid_argument (harness/common/exit_codes.h).
+class DataError : public std::invalid_argument {
  public:
-  using std::runtime_error::runtime_error;
+  using std::invalid_argument::invalid_argument;
 };
 
 struct Image {
@@ -31,7 +32,8 @@ Image read_label_png(const std::string& path);
 // Width and height without decoding the pixels.
 std::pair<int, int> image_size(const std::string& path);
 
-// Written atomically (temporary file renamed into place).
+// Written atomically (temporary file renamed into place); a failed write (full disk, ulimit -f) is a WriteError
+// (harness/common/files.h) and leaves nothing.
 void write_png(const std::string& path, const Image& image);
 void write_jpeg(const std::string& path, const Image& image, int quality = 95);
 

@@ -1,5 +1,6 @@
 #include "harness/data/imagefolder.h"
 
+#include "harness/data/generated.h"
 #include "harness/data/image.h"
 
 #include <algorithm>
@@ -46,45 +47,43 @@ void write_synthetic_image_folder(const std::string& root, const SynthOptions& o
   if (o.classes < 2 || o.per_class < 1 || o.size < 8)
     throw DataError(root + ": synthetic data needs at least 2 classes, 1 image per class and size 8");
   if (o.format != "jpg" && o.format != "png") throw DataError(root + ": format must be jpg or png");
-  const fs::path target(root);
-  const fs::path tmp = target.string() + ".partial";
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  std::mt19937_64 rng(o.seed);
-  std::uniform_real_distribution<double> uni(0.0, 1.0);
-  std::normal_distribution<double> noise(0.0, 12.0);
-  for (int c = 0; c < o.classes; ++c) {
-    const fs::path dir = tmp / ("class_" + std::to_string(c / 10) + std::to_string(c % 10));
-    fs::create_directories(dir);
-    // Each class is a stripe orientation x frequency pair.
-    const double angle = M_PI * (c % 4) / 4.0;
-    const double period = 4.0 + 3.0 * (c / 4);
-    for (int i = 0; i < o.per_class; ++i) {
-      Image img{o.size, o.size, 3, std::vector<uint8_t>(static_cast<size_t>(o.size) * o.size * 3)};
-      double fg[3], bg[3];
-      for (int k = 0; k < 3; ++k) {
-        fg[k] = 255 * uni(rng);
-        bg[k] = 255 * uni(rng);
-      }
-      const double phase = 2 * M_PI * uni(rng);
-      const double jitter = 0.15 * (uni(rng) - 0.5);
-      const double ca = std::cos(angle + jitter), sa = std::sin(angle + jitter);
-      for (int y = 0; y < o.size; ++y)
-        for (int x = 0; x < o.size; ++x) {
-          const double t = 0.5 + 0.5 * std::sin(2 * M_PI * (x * ca + y * sa) / period + phase);
-          for (int k = 0; k < 3; ++k) {
-            const double v = t * fg[k] + (1 - t) * bg[k] + noise(rng);
-            img.pixels[(static_cast<size_t>(y) * o.size + x) * 3 + k] =
-                static_cast<uint8_t>(std::clamp(v, 0.0, 255.0));
-          }
+  const nlohmann::json recipe{{"generator", "imagefolder textures"}, {"classes", o.classes}, {"per_class", o.per_class},
+                               {"size", o.size}, {"seed", o.seed}, {"format", o.format}};
+  generate_dataset(root, recipe, [&](const std::string& folder) {
+    std::mt19937_64 rng(o.seed);
+    std::uniform_real_distribution<double> uni(0.0, 1.0);
+    std::normal_distribution<double> noise(0.0, 12.0);
+    for (int c = 0; c < o.classes; ++c) {
+      const fs::path dir = fs::path(folder) / ("class_" + std::to_string(c / 10) + std::to_string(c % 10));
+      fs::create_directories(dir);
+      // Each class is a stripe orientation x frequency pair.
+      const double angle = M_PI * (c % 4) / 4.0;
+      const double period = 4.0 + 3.0 * (c / 4);
+      for (int i = 0; i < o.per_class; ++i) {
+        Image img{o.size, o.size, 3, std::vector<uint8_t>(static_cast<size_t>(o.size) * o.size * 3)};
+        double fg[3], bg[3];
+        for (int k = 0; k < 3; ++k) {
+          fg[k] = 255 * uni(rng);
+          bg[k] = 255 * uni(rng);
         }
-      const std::string name = "img_" + std::to_string(1000 + i).substr(1) + "." + o.format;
-      if (o.format == "jpg") write_jpeg((dir / name).string(), img, 92);
-      else write_png((dir / name).string(), img);
+        const double phase = 2 * M_PI * uni(rng);
+        const double jitter = 0.15 * (uni(rng) - 0.5);
+        const double ca = std::cos(angle + jitter), sa = std::sin(angle + jitter);
+        for (int y = 0; y < o.size; ++y)
+          for (int x = 0; x < o.size; ++x) {
+            const double t = 0.5 + 0.5 * std::sin(2 * M_PI * (x * ca + y * sa) / period + phase);
+            for (int k = 0; k < 3; ++k) {
+              const double v = t * fg[k] + (1 - t) * bg[k] + noise(rng);
+              img.pixels[(static_cast<size_t>(y) * o.size + x) * 3 + k] =
+                  static_cast<uint8_t>(std::clamp(v, 0.0, 255.0));
+            }
+          }
+        const std::string name = "img_" + std::to_string(1000 + i).substr(1) + "." + o.format;
+        if (o.format == "jpg") write_jpeg((dir / name).string(), img, 92);
+        else write_png((dir / name).string(), img);
+      }
     }
-  }
-  if (fs::exists(target)) fs::remove_all(target);
-  fs::rename(tmp, target);
+  });
 }
 
 }  // namespace locbench::data

@@ -1,8 +1,10 @@
 #include "harness/measure/measure.h"
 
 #include "harness/compute/macs.h"
+#include "harness/data/generated.h"
 #include "harness/data/image.h"
 #include "harness/data/imagefolder.h"
+#include "harness/data/ordered_loader.h"
 #include "harness/model/registry.h"
 #include "harness/profile/profile.h"
 #include "harness/seg/synth.h"
@@ -15,10 +17,8 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <condition_variable>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -35,7 +35,7 @@ using store::Result;
 
 LatencyStats::Summary LatencyStats::compute() const {
   Summary s;
-  if (samples_.empty()) return s;
+  if (samples_.empty()) throw std::runtime_error("no timed repeats: a latency needs at least one sample");
   std::vector<double> v = samples_;
   std::sort(v.begin(), v.end());
   auto quantile = [&](double q) {  // linear interpolation, as numpy's default
@@ -63,6 +63,7 @@ void TopKAccuracy::process(const torch::Tensor& logits, const torch::Tensor& tar
 }
 
 std::vector<double> TopKAccuracy::compute() const {
+  if (count_ == 0) throw std::runtime_error("no images were scored: an accuracy needs at least one");
   std::vector<double> out;
   for (int64_t c : correct_) out.push_back(count_ ? 100.0 * static_cast<double>(c) / count_ : NAN);
   return out;
@@ -202,74 +203,6 @@ std::vector<Result> memory(Context& ctx) {
   return {{"peak_memory", static_cast<double>(process_peak_rss()), "bytes", "process VmHWM"}};
 }
 
-// Decodes and preprocesses samples on worker threads, in order, so the model is what bounds speed.
-class Loader {
- public:
-  Loader(const std::vector<data::Sample>& samples, int workers, std::function<torch::Tensor(const std::string&)> load)
-      : samples_(samples), load_(std::move(load)), slots_(samples.size()) {
-    const int n = std::max(1, workers);
-    for (int i = 0; i < n; ++i) threads_.emplace_back([this] { work(); });
-  }
-  ~Loader() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  // The i-th preprocessed image (waits for it); rethrows a worker's error.
-  torch::Tensor get(size_t i) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    consumed_ = i;
-    cv_.notify_all();
-    cv_.wait(lock, [&] { return slots_[i].ready; });
-    if (slots_[i].error) std::rethrow_exception(slots_[i].error);
-    return std::move(slots_[i].tensor);
-  }
-
- private:
-  struct Slot {
-    torch::Tensor tensor;
-    std::exception_ptr error;
-    bool ready = false;
-  };
-  void work() {
-    c10::InferenceMode guard;
-    while (true) {
-      size_t i;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        // Stay at most a window ahead of the consumer to bound memory.
-        cv_.wait(lock, [&] { return stop_ || next_ >= samples_.size() || next_ < consumed_ + kWindow; });
-        if (stop_ || next_ >= samples_.size()) return;
-        i = next_++;
-      }
-      Slot slot;
-      try {
-        slot.tensor = load_(samples_[i].path);
-      } catch (...) {
-        slot.error = std::current_exception();
-      }
-      slot.ready = true;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        slots_[i] = std::move(slot);
-      }
-      cv_.notify_all();
-    }
-  }
-  static constexpr size_t kWindow = 256;
-  const std::vector<data::Sample>& samples_;
-  std::function<torch::Tensor(const std::string&)> load_;
-  std::vector<Slot> slots_;
-  std::vector<std::thread> threads_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  size_t next_ = 0, consumed_ = 0;
-  bool stop_ = false;
-};
-
 std::vector<Result> accuracy(Context& ctx) {
   const auto& ds = *ctx.cell.dataset;
   data::ImageFolder folder = data::read_image_folder(ds.root);
@@ -287,7 +220,10 @@ std::vector<Result> accuracy(Context& ctx) {
                                 std::to_string(classes) + " (set num_classes on the model)");
   const int workers = ds.workers > 0 ? ds.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const VariantConfig config = ctx.model.variant_config();
-  Loader loader(samples, workers, [&](const std::string& path) { return preprocess_eval(path, config, ctx.img_size); });
+  data::OrderedLoader<torch::Tensor> loader(samples, workers, [&](const data::Sample& sample) {
+    c10::InferenceMode guard;  // thread-local: each worker's own
+    return preprocess_eval(sample.path, config, ctx.img_size);
+  });
   TopKAccuracy topk({1, 5});
   Precision precision(ctx.precision, ctx.device);
   torch::InferenceMode guard;
@@ -498,8 +434,7 @@ std::vector<Result> kernels(Context& ctx) {
 }  // namespace
 
 void prepare_synthetic_ade20k(const suite::DatasetEntry& d) {
-  namespace fs = std::filesystem;
-  if (d.kind != "synthetic_ade20k" || fs::is_directory(d.root)) return;
+  if (d.kind != "synthetic_ade20k") return;
   seg::SynthOptions o;
   o.num_classes = d.generate.value("classes", o.num_classes);
   o.count = d.generate.value("count", int64_t{64});
@@ -507,14 +442,16 @@ void prepare_synthetic_ade20k(const suite::DatasetEntry& d) {
   o.max_size = d.generate.value("max_size", o.max_size);
   o.regions = d.generate.value("regions", o.regions);
   o.seed = d.generate.value("seed", uint64_t{0});
-  // Written beside the root and renamed into place, so an interrupted generation never looks complete.
-  const fs::path tmp = fs::path(d.root).string() + ".partial";
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  seg::write_synthetic_ade20k(tmp.string(), "training", o);
-  o.count = d.generate.value("val_count", std::max<int64_t>(8, o.count / 4));
-  seg::write_synthetic_ade20k(tmp.string(), "validation", o);
-  fs::rename(tmp, d.root);
+  const int64_t val_count = d.generate.value("val_count", std::max<int64_t>(8, o.count / 4));
+  const nlohmann::json recipe{{"generator", "synthetic_ade20k"}, {"classes", o.num_classes}, {"count", o.count},
+                              {"val_count", val_count}, {"min_size", o.min_size}, {"max_size", o.max_size},
+                              {"regions", o.regions}, {"seed", o.seed}};
+  data::generate_dataset(d.root, recipe, [&](const std::string& folder) {
+    seg::write_synthetic_ade20k(folder, "training", o);
+    seg::SynthOptions val = o;
+    val.count = val_count;
+    seg::write_synthetic_ade20k(folder, "validation", val);
+  });
 }
 
 torch::Tensor preprocess_eval(const std::string& path, const VariantConfig& config, std::array<int64_t, 2> img_size) {

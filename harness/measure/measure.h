@@ -21,7 +21,7 @@ class LatencyStats {
     double median = 0, p90 = 0, min = 0, mean = 0;
     int n = 0;
   };
-  Summary compute() const;
+  Summary compute() const;  // throws without samples: no timing is not a latency of 0
 
  private:
   std::vector<double> samples_;
@@ -32,7 +32,7 @@ class TopKAccuracy {
  public:
   explicit TopKAccuracy(std::vector<int64_t> ks = {1, 5}) : ks_(std::move(ks)), correct_(ks_.size(), 0) {}
   void process(const torch::Tensor& logits, const torch::Tensor& targets);
-  std::vector<double> compute() const;  // percent, one per k
+  std::vector<double> compute() const;  // percent, one per k; throws when nothing was scored
   const std::vector<int64_t>& ks() const { return ks_; }
   int64_t count() const { return count_; }
 
@@ -60,7 +60,7 @@ struct Context {
 // Runs the measurement kind of the cell and returns its results (metric, value, unit, convention).
 std::vector<store::Result> run(Context& ctx);
 
-// Writes a synthetic_ade20k dataset's generate options (both splits) to its root, when the root is missing.
+// Generates a synthetic_ade20k dataset (both splits) at its root, or checks the one there (data/generated.h).
 void prepare_synthetic_ade20k(const suite::DatasetEntry& dataset);
 
 // Eval preprocessing of a model (timm): resize the short side to img / crop_pct with the model's interpolation

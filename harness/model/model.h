@@ -2,6 +2,8 @@
 // Methods include this header only; they know nothing else of the harness.
 #pragma once
 
+#include "harness/model/model_args.h"
+
 #include <torch/torch.h>
 
 #include <array>
@@ -38,15 +40,6 @@ struct VariantConfig {
   int64_t patch_size = 16;  // stride of the dense features
   int64_t num_classes = 1000;
   std::optional<SegRecipe> seg;  // segmentation variants whose recipe is known
-};
-
-// Overrides applied when a variant is built (timm's create_model kwargs).
-struct ModelArgs {
-  std::optional<int64_t> num_classes;
-  std::optional<std::array<int64_t, 2>> img_size;  // H, W the model is built for (position-embedding grid)
-  std::optional<double> drop_rate;
-  std::optional<double> drop_path_rate;
-  std::optional<bool> fused_attn;  // SDPA (default) or the explicit softmax path
 };
 
 class Model : public torch::nn::Module {

@@ -1,5 +1,7 @@
 #include "harness/model/registry.h"
 
+#include "harness/common/text.h"
+
 #include <algorithm>
 #include <stdexcept>
 #include <tuple>
@@ -53,6 +55,7 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 std::vector<std::string> Registry::suggest(const std::string& name, size_t max) const {
   // (distance, -length of the common prefix, name): among equally distant names, the one that starts like the
   // query wins ("vitt_tiny" -> vit_tiny_patch16_224 rather than pvt_tiny).
+  if (name.size() > 256) return {};  // edit distances cost |name| x |candidate| each: no name is this long
   std::vector<std::tuple<size_t, long, std::string>> scored;
   auto score = [&](const std::string& candidate) {
     size_t d = edit_distance(name, candidate);
@@ -75,7 +78,7 @@ std::vector<std::string> Registry::suggest(const std::string& name, size_t max) 
 ModelPtr create_model(const std::string& name, const ModelArgs& args) {
   const VariantInfo* info = Registry::instance().find(name);
   if (!info) {
-    std::string msg = "unknown model '" + name + "'";
+    std::string msg = "unknown model '" + one_line(name, 80) + "'";
     auto close = Registry::instance().suggest(name);
     if (!close.empty()) msg += " (did you mean " + close.front() + "?)";
     throw std::invalid_argument(msg);

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "harness/common/exit_codes.h"
+#include "harness/common/text.h"
 #include "harness/data/image.h"
 #include "harness/seg/datasets.h"
 
@@ -78,8 +80,8 @@ int eval_seg(const EvalSegOptions& options, std::ostream& out, std::ostream& err
       write_table(result, out);
     return 0;
   } catch (const std::exception& e) {
-    err << "eval-seg: " << e.what() << "\n";
-    return 1;
+    err << "eval-seg: " << one_line(e.what(), 400) << "\n";
+    return exit_code_of(e);
   }
 }
 

@@ -2,9 +2,16 @@
 // run/cell/result reads and writes. Every value goes through a bound prepared statement.
 #include "harness/store/store.h"
 
+#include <signal.h>
 #include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <ctime>
 #include <map>
@@ -96,6 +103,10 @@ const std::vector<std::string>& migrations() {
         CREATE INDEX profiles_run_id ON profiles(run_id);
         CREATE INDEX profile_rows_cell_id ON profile_rows(cell_id);
       )sql",
+      // 4: the process of a run, so a run whose process died can be told from one still going.
+      R"sql(
+        ALTER TABLE runs ADD COLUMN pid INTEGER;
+      )sql",
   };
   return steps;
 }
@@ -103,8 +114,14 @@ const std::vector<std::string>& migrations() {
 [[noreturn]] void fail(sqlite3* db, const std::string& path, const std::string& what) {
   int code = db ? sqlite3_errcode(db) : SQLITE_ERROR;
   if (code == SQLITE_NOTADB) throw StoreError(path + " is not a SQLite database");
-  if (code == SQLITE_CANTOPEN)
-    throw StoreError(path + ": cannot open the database (does its folder exist and is it writable?)");
+  if (code == SQLITE_CANTOPEN) {
+    const int err = db ? sqlite3_system_errno(db) : 0;
+    throw StoreError(path + ": cannot open the database (" +
+                     (err == ENAMETOOLONG ? std::string("the path or one of its names is too long")
+                      : err            ? std::string(std::strerror(err)) + "; does its folder exist and is it writable?"
+                                       : std::string("does its folder exist and is it writable?")) +
+                     ")");
+  }
   std::string detail = db ? sqlite3_errmsg(db) : "out of memory";
   throw StoreError(path + ": " + what + ": " + detail);
 }
@@ -211,6 +228,21 @@ std::vector<int64_t> seeds_from_json(const std::string& text) {
   return seeds;
 }
 
+// A file name as the path of an SQLite URI: '?', '#' and '%' escaped.
+std::string uri_path(const std::string& path) {
+  std::string out;
+  for (char ch : path) {
+    if (ch == '?' || ch == '#' || ch == '%') {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", static_cast<unsigned char>(ch));
+      out += hex;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string now_iso8601() {
@@ -227,10 +259,10 @@ std::string now_iso8601() {
 
 int schema_version() { return static_cast<int>(migrations().size()); }
 
-Store::Store(const std::string& path, Clock clock) : path_(path), clock_(std::move(clock)) {
+Store::Store(const std::string& path, Mode mode, Clock clock) : path_(path), clock_(std::move(clock)) {
   try {
-    open_connection();
-    migrate();
+    open_connection(mode);
+    if (mode == Mode::read_write) migrate();
   } catch (...) {
     sqlite3_close(db_);
     throw;
@@ -239,7 +271,8 @@ Store::Store(const std::string& path, Clock clock) : path_(path), clock_(std::mo
 
 Store::~Store() { sqlite3_close(db_); }
 
-void Store::open_connection() {
+void Store::open_connection(Mode mode) {
+  if (mode == Mode::read_only) return open_read_only();
   if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK)
     fail(db_, path_, "opening");
   sqlite3_extended_result_codes(db_, 0);
@@ -259,6 +292,43 @@ void Store::open_connection() {
   // or tears it; a power loss may drop the last few commits but cannot corrupt the database,
   // because readers and recovery ignore WAL frames after the last valid commit frame.
   exec(db_, path_, "PRAGMA synchronous=NORMAL", "setting synchronous=NORMAL");
+}
+
+void Store::open_read_only() {
+  // A WAL database read-only still needs its -shm file. When the folder is read-only too and none exists, the file
+  // is opened as immutable: nothing can be writing to a database whose folder no one can write.
+  for (const bool immutable : {false, true}) {
+    const std::string uri = "file:" + uri_path(path_) + (immutable ? "?immutable=1" : "");
+    if (sqlite3_open_v2(uri.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr) != SQLITE_OK) {
+      if (sqlite3_errcode(db_) == SQLITE_CANTOPEN)
+        throw StoreError(path_ + ": cannot open the database read-only (does it exist, and may it be read?)");
+      fail(db_, path_, "opening read-only");
+    }
+    sqlite3_extended_result_codes(db_, 0);
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    int version = -1;
+    try {
+      version = user_version(db_, path_);
+    } catch (const StoreError&) {
+      const int code = sqlite3_errcode(db_);
+      if (immutable || (code != SQLITE_CANTOPEN && code != SQLITE_READONLY)) throw;
+      sqlite3_close(db_);
+      db_ = nullptr;
+      // Immutable ignores the write-ahead log: commits still there would be missing from the report, silently.
+      std::error_code ec;
+      if (std::filesystem::file_size(path_ + "-wal", ec) > 0 && !ec)
+        throw StoreError(path_ + ": its write-ahead log (" + path_ + "-wal) holds commits a read-only folder cannot "
+                         "read back; run `bench migrate --db " + path_ + "` once where the folder is writable");
+      continue;
+    }
+    check_not_newer(version, path_);
+    if (version < schema_version())
+      throw StoreError(path_ + ": database schema version " + std::to_string(version) + " is older than this bench's (" +
+                       std::to_string(schema_version()) + "); reports open it read-only and never migrate: run `bench "
+                       "migrate --db " + path_ + "` once where the file is writable");
+    exec(db_, path_, "PRAGMA query_only=ON", "making the connection read-only");
+    return;
+  }
 }
 
 void Store::migrate() {
@@ -284,12 +354,12 @@ int64_t Store::begin_run(const RunInfo& info) {
   Statement st(db_, path_,
                "INSERT INTO runs(suite_name, suite_path, suite_json, suite_hash, git_commit, started_at, status,"
                " host, cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, threads, seeds,"
-               " locbench_version) VALUES(?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?)");
+               " locbench_version, pid) VALUES(?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?,?)");
   st.bind(1, info.suite_name).bind_or_null(2, info.suite_path).bind(3, info.suite_json).bind(4, info.suite_hash);
   st.bind_or_null(5, info.git_commit).bind(6, clock_()).bind_or_null(7, info.host).bind_or_null(8, info.cpu_name);
   st.bind_or_null(9, info.gpu_name).bind_or_null(10, info.driver_version).bind_or_null(11, info.cuda_version);
   st.bind_or_null(12, info.libtorch_version).bind(13, static_cast<int64_t>(info.threads));
-  st.bind(14, seeds_to_json(info.seeds)).bind_or_null(15, info.locbench_version);
+  st.bind(14, seeds_to_json(info.seeds)).bind_or_null(15, info.locbench_version).bind(16, int64_t{::getpid()});
   st.step("recording a new run");
   int64_t id = sqlite3_last_insert_rowid(db_);
   tx.commit();
@@ -298,8 +368,8 @@ int64_t Store::begin_run(const RunInfo& info) {
 
 void Store::reopen_run(int64_t run_id) {
   Transaction tx(db_, path_, true);
-  Statement st(db_, path_, "UPDATE runs SET status='running', ended_at=NULL WHERE id=?");
-  st.bind(1, run_id).step("reopening run " + std::to_string(run_id));
+  Statement st(db_, path_, "UPDATE runs SET status='running', ended_at=NULL, pid=? WHERE id=?");
+  st.bind(1, int64_t{::getpid()}).bind(2, run_id).step("reopening run " + std::to_string(run_id));
   if (sqlite3_changes(db_) != 1) throw StoreError(path_ + ": run " + std::to_string(run_id) + " does not exist");
   tx.commit();
 }
@@ -312,6 +382,27 @@ void Store::end_run(int64_t run_id, const std::string& status) {
   st.bind(1, status).bind(2, clock_()).bind(3, run_id).step("ending run " + std::to_string(run_id));
   if (sqlite3_changes(db_) != 1) throw StoreError(path_ + ": run " + std::to_string(run_id) + " does not exist");
   tx.commit();
+}
+
+std::vector<int64_t> Store::mark_stale_runs(const std::string& host) {
+  Transaction tx(db_, path_, true);
+  std::vector<int64_t> stale;
+  {
+    Statement st(db_, path_, "SELECT id, pid FROM runs WHERE status='running' AND host=? AND pid IS NOT NULL");
+    st.bind(1, host);
+    while (st.step("finding running runs")) {
+      const auto pid = static_cast<pid_t>(st.int64(1));
+      // Our own pid belongs to an earlier process: this one has not begun a run yet. EPERM means alive.
+      if (pid > 0 && (pid == ::getpid() || (::kill(pid, 0) != 0 && errno == ESRCH))) stale.push_back(st.int64(0));
+    }
+  }
+  Statement mark(db_, path_, "UPDATE runs SET status='interrupted', ended_at=? WHERE id=? AND status='running'");
+  for (int64_t id : stale) {
+    mark.bind(1, clock_()).bind(2, id).step("marking run " + std::to_string(id) + " interrupted");
+    mark.reset();
+  }
+  tx.commit();
+  return stale;
 }
 
 void Store::record_cell(int64_t run_id, const Cell& cell) {
@@ -337,7 +428,7 @@ void Store::record_cell(int64_t run_id, const Cell& cell) {
   try {
     insert.step("recording " + where);
   } catch (const StoreError&) {
-    if (sqlite3_errcode(db_) == SQLITE_CONSTRAINT)
+    if (sqlite3_extended_errcode(db_) == SQLITE_CONSTRAINT_UNIQUE)  // not any constraint: a trigger's RAISE is one
       throw StoreError(path_ + ": cannot record " + where + ": it is already recorded as passed");
     throw;
   }
@@ -443,7 +534,8 @@ namespace {
 
 constexpr const char* kRunColumns =
     "SELECT id, suite_name, suite_path, suite_json, suite_hash, git_commit, started_at, ended_at, status, host,"
-    " cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, threads, seeds, locbench_version FROM runs";
+    " cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, threads, seeds, locbench_version, pid"
+    " FROM runs";
 
 Run run_from_row(const Statement& st) {
   Run run;
@@ -454,6 +546,7 @@ Run run_from_row(const Statement& st) {
   i.host = st.text(9), i.cpu_name = st.text(10), i.gpu_name = st.text(11), i.driver_version = st.text(12);
   i.cuda_version = st.text(13), i.libtorch_version = st.text(14), i.threads = static_cast<int>(st.int64(15));
   i.seeds = seeds_from_json(st.text(16)), i.locbench_version = st.text(17);
+  run.pid = st.int64(18);
   return run;
 }
 

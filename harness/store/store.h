@@ -34,6 +34,7 @@ struct Run {
   int64_t id = 0;
   RunInfo info;
   std::string started_at, ended_at, status;
+  int64_t pid = 0;  // the process that began or last resumed it (schema version 4; 0 when unknown)
 };
 
 // One measured number. A NaN value is stored as NULL (a metric that could not be computed).
@@ -93,10 +94,15 @@ int schema_version();
 class Store {
  public:
   using Clock = std::function<std::string()>;
+  enum class Mode {
+    read_write,  // creates a missing file (its folder must exist) and migrates it to schema_version()
+    read_only,   // never writes, not even a migration: works on a read-only file or disk; an older schema is
+                 // refused with a message saying how to migrate
+  };
 
-  // Opens (creating the file if missing; its folder must exist) and migrates to schema_version().
   // `clock` gives run timestamps; tests pass a fixed one.
-  explicit Store(const std::string& path, Clock clock = now_iso8601);
+  explicit Store(const std::string& path, Clock clock = now_iso8601) : Store(path, Mode::read_write, std::move(clock)) {}
+  Store(const std::string& path, Mode mode, Clock clock = now_iso8601);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -108,6 +114,9 @@ class Store {
   void reopen_run(int64_t run_id);                                 // --resume: status back to 'running'
   void record_cell(int64_t run_id, const Cell& cell);              // replaces a failed row of the same key
   void end_run(int64_t run_id, const std::string& status);         // 'passed', 'failed' or 'interrupted'
+  // Runs still 'running' on `host` whose process no longer exists (killed, crashed, powered off) become
+  // 'interrupted'; returns their ids. Begin and resume record the process id this needs.
+  std::vector<int64_t> mark_stale_runs(const std::string& host);
 
   // Reading.
   std::optional<int64_t> last_run(const std::string& suite_name) const;  // newest run of a suite
@@ -120,7 +129,8 @@ class Store {
   std::optional<Profile> profile(int64_t run_id, const std::string& cell_key) const;  // rows in recorded order
 
  private:
-  void open_connection();
+  void open_connection(Mode mode);
+  void open_read_only();
   void migrate();
   void record_profile(int64_t cell_id, int64_t run_id, const Profile& profile, const std::string& where);
   std::optional<int64_t> newest_run_where(const std::string& where_sql, const std::string* bind_text) const;

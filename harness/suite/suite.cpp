@@ -1,6 +1,8 @@
 #include "harness/suite/suite.h"
 
-#include "harness/model/registry.h"
+#include "harness/common/files.h"
+#include "harness/common/json_input.h"
+#include "harness/common/text.h"
 
 #include <fnmatch.h>
 
@@ -8,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -33,12 +36,21 @@ const std::map<std::string, std::string> kSegLayoutDir{{"ade20k", "images/valida
                                                        {"cocostuff164k", "images/val2017"},
                                                        {"synthetic_ade20k", "images/validation"}};
 
+// Bounds beyond the types' own ranges: values past them are typos that would exhaust memory, threads or disk.
+constexpr int64_t kMaxBatchSize = 65536;
+constexpr int kMaxThreads = 1024;  // settings.threads, datasets[].workers
+constexpr int64_t kMaxClasses = int64_t{1} << 20;
+constexpr int kMaxGeneratedImages = 100000;  // per class or split of generated data
+constexpr size_t kMaxSuiteBytes = size_t{16} << 20;
+
 // Collects problems as "file: path: message" and reads typed fields.
 class Checker {
  public:
-  explicit Checker(std::string file) : file_(std::move(file)) {}
+  Checker(std::string file, const ModelCatalogue& models) : file_(std::move(file)), models_(models) {}
+  const ModelCatalogue& models() const { return models_; }
+  // One line each, however hostile the strings inside (a model name with a newline, a 1 MB label).
   void error(const std::string& path, const std::string& message) {
-    errors_.push_back(file_ + ": " + (path.empty() ? "" : path + ": ") + message);
+    errors_.push_back(one_line(file_ + ": " + (path.empty() ? "" : path + ": ") + message, 400));
   }
   const std::vector<std::string>& errors() const { return errors_; }
 
@@ -52,7 +64,7 @@ class Checker {
     return "null";
   }
   bool expect(const json& v, const std::string& path, bool ok, const std::string& what) {
-    if (!ok) error(path, "expected " + what + ", got " + type_name(v) + " " + v.dump());
+    if (!ok) error(path, "expected " + what + ", got " + type_name(v) + " " + json_excerpt(v));
     return ok;
   }
   std::optional<std::string> string(const json& obj, const std::string& key, const std::string& path) {
@@ -61,37 +73,47 @@ class Checker {
     if (!expect(v, path + "." + key, v.is_string(), "a string")) return std::nullopt;
     return v.get<std::string>();
   }
-  std::optional<int64_t> integer(const json& obj, const std::string& key, const std::string& path, int64_t min) {
+  // An integer in [min, max]: T is the type the value lands in, and max never exceeds its range, so nothing is
+  // cast into a wrapped or truncated value later (4294967296 repeats are refused, not run as 0).
+  template <typename T>
+  std::optional<T> integer(const json& obj, const std::string& key, const std::string& path, T min,
+                           T max = std::numeric_limits<T>::max()) {
     if (!obj.contains(key)) return std::nullopt;
-    const auto& v = obj[key];
-    if (!expect(v, path + "." + key, v.is_number_integer(), "an integer")) return std::nullopt;
-    if (v.get<int64_t>() < min) {
-      error(path + "." + key, "must be at least " + std::to_string(min) + ", got " + v.dump());
-      return std::nullopt;
-    }
-    return v.get<int64_t>();
+    return integer_value<T>(obj[key], path + "." + key, min, max);
   }
-  // An integer or an array of integers.
-  std::optional<std::vector<int64_t>> integers(const json& obj, const std::string& key, const std::string& path,
-                                               int64_t min) {
+  // An integer or an array of integers, each in [min, max].
+  template <typename T>
+  std::optional<std::vector<T>> integers(const json& obj, const std::string& key, const std::string& path, T min,
+                                         T max = std::numeric_limits<T>::max()) {
     if (!obj.contains(key)) return std::nullopt;
     const auto& v = obj[key];
-    std::vector<int64_t> out;
-    const json items = v.is_array() ? v : json::array({v});
-    if (items.empty()) {
+    if (v.is_array() && v.empty()) {
       error(path + "." + key, "must not be empty");
       return std::nullopt;
     }
-    for (size_t i = 0; i < items.size(); ++i) {
+    std::vector<T> out;
+    const size_t n = v.is_array() ? v.size() : 1;
+    for (size_t i = 0; i < n; ++i) {
       const std::string p = path + "." + key + (v.is_array() ? "[" + std::to_string(i) + "]" : "");
-      if (!expect(items[i], p, items[i].is_number_integer(), "an integer")) return std::nullopt;
-      if (items[i].get<int64_t>() < min) {
-        error(p, "must be at least " + std::to_string(min) + ", got " + items[i].dump());
-        return std::nullopt;
-      }
-      out.push_back(items[i].get<int64_t>());
+      const auto x = integer_value<T>(v.is_array() ? v[i] : v, p, min, max);
+      if (!x) return std::nullopt;
+      out.push_back(*x);
     }
     return out;
+  }
+  // A finite number in [min, max] (JSON has no infinities; 1e400 is refused by the parser).
+  std::optional<double> number(const json& obj, const std::string& key, const std::string& path, double min,
+                               double max, bool max_inclusive = true) {
+    if (!obj.contains(key)) return std::nullopt;
+    const auto& v = obj[key];
+    if (!expect(v, path + "." + key, v.is_number(), "a number")) return std::nullopt;
+    const double x = v.get<double>();
+    if (!(x >= min && (max_inclusive ? x <= max : x < max))) {
+      error(path + "." + key, "must be in [" + json(min).dump() + ", " + json(max).dump() + (max_inclusive ? "]" : ")") +
+                                  ", got " + json_excerpt(v));
+      return std::nullopt;
+    }
+    return x;
   }
   void unknown_keys(const json& obj, const std::string& path, const std::set<std::string>& known) {
     for (auto it = obj.begin(); it != obj.end(); ++it)
@@ -103,12 +125,31 @@ class Checker {
   }
 
  private:
+  template <typename T>
+  std::optional<T> integer_value(const json& v, const std::string& path, T min, T max) {
+    if (!expect(v, path, v.is_number_integer(), "an integer")) return std::nullopt;
+    // Compared in 128 bits: the JSON value may be anything from -2^63 to 2^64 - 1.
+    const __int128 x = v.is_number_unsigned() ? static_cast<__int128>(v.get<uint64_t>())
+                                              : static_cast<__int128>(v.get<int64_t>());
+    if (x >= static_cast<__int128>(min) && x <= static_cast<__int128>(max)) return static_cast<T>(x);
+    const bool type_bound = max == std::numeric_limits<T>::max();
+    if (type_bound && x < static_cast<__int128>(min))
+      error(path, "must be at least " + std::to_string(min) + ", got " + v.dump());
+    else if (type_bound)
+      error(path, "must be at most " + std::to_string(max) + " (it is held in a " + std::to_string(sizeof(T) * 8) +
+                      "-bit " + (std::is_signed_v<T> ? "signed" : "unsigned") + " integer), got " + v.dump());
+    else
+      error(path, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + v.dump());
+    return std::nullopt;
+  }
+
   std::string file_;
+  const ModelCatalogue& models_;
   std::vector<std::string> errors_;
 };
 
 std::optional<std::array<int64_t, 2>> img_size(Checker& c, const json& obj, const std::string& path) {
-  auto sizes = c.integers(obj, "img_size", path, 1);
+  auto sizes = c.integers<int64_t>(obj, "img_size", path, 1, kMaxImageSide);
   if (!sizes) return std::nullopt;
   if (sizes->size() == 1) return std::array<int64_t, 2>{(*sizes)[0], (*sizes)[0]};
   if (sizes->size() == 2) return std::array<int64_t, 2>{(*sizes)[0], (*sizes)[1]};
@@ -134,8 +175,8 @@ void parse_models(Checker& c, const json& root, Suite& s) {
       continue;
     }
     m.name = *name;
-    if (!Registry::instance().find(m.name)) {
-      auto close = Registry::instance().suggest(m.name);
+    if (!c.models().task(m.name)) {
+      auto close = c.models().suggest(m.name);
       c.error(path + ".name", "unknown model '" + m.name + "'" +
                                   (close.empty() ? "" : " (did you mean " + close.front() + "?)"));
     }
@@ -150,11 +191,11 @@ void parse_models(Checker& c, const json& root, Suite& s) {
         c.error(path + ".checkpoint", e.what());
       }
     }
-    if (auto n = c.integer(entry, "num_classes", path, 0)) m.args.num_classes = *n;
+    if (auto n = c.integer<int64_t>(entry, "num_classes", path, 0, kMaxClasses)) m.args.num_classes = *n;
     m.args.img_size = img_size(c, entry, path);
-    for (const char* key : {"drop_rate", "drop_path_rate"})
-      if (entry.contains(key) && c.expect(entry[key], path + "." + key, entry[key].is_number(), "a number"))
-        (std::string(key) == "drop_rate" ? m.args.drop_rate : m.args.drop_path_rate) = entry[key].get<double>();
+    // Probabilities of dropping: 1 would drop everything.
+    m.args.drop_rate = c.number(entry, "drop_rate", path, 0.0, 1.0, /*max_inclusive=*/false);
+    m.args.drop_path_rate = c.number(entry, "drop_path_rate", path, 0.0, 1.0, /*max_inclusive=*/false);
     if (entry.contains("fused_attn") &&
         c.expect(entry["fused_attn"], path + ".fused_attn", entry["fused_attn"].is_boolean(), "a boolean"))
       m.args.fused_attn = entry["fused_attn"].get<bool>();
@@ -166,14 +207,14 @@ void parse_models(Checker& c, const json& root, Suite& s) {
 void parse_synthetic_generate(Checker& c, const std::string& path, DatasetEntry& d) {
   if (!c.expect(d.generate, path, d.generate.is_object(), "an object")) return;
   c.unknown_keys(d.generate, path, {"classes", "count", "val_count", "min_size", "max_size", "regions", "seed"});
-  d.num_classes = c.integer(d.generate, "classes", path, 2).value_or(4);
-  c.integer(d.generate, "count", path, 1);
-  c.integer(d.generate, "val_count", path, 1);
-  const int64_t lo = c.integer(d.generate, "min_size", path, 8).value_or(64);
-  const int64_t hi = c.integer(d.generate, "max_size", path, 8).value_or(128);
+  d.num_classes = c.integer<int64_t>(d.generate, "classes", path, 2, 254).value_or(4);  // 8-bit labels, 255 ignored
+  c.integer<int64_t>(d.generate, "count", path, 1, kMaxGeneratedImages);
+  c.integer<int64_t>(d.generate, "val_count", path, 1, kMaxGeneratedImages);
+  const int lo = c.integer<int>(d.generate, "min_size", path, 8, kMaxImageSide).value_or(64);
+  const int hi = c.integer<int>(d.generate, "max_size", path, 8, kMaxImageSide).value_or(128);
   if (hi < lo) c.error(path + ".max_size", "must be at least min_size");
-  c.integer(d.generate, "regions", path, 1);
-  c.integer(d.generate, "seed", path, 0);
+  c.integer<int>(d.generate, "regions", path, 1, 1000);
+  c.integer<uint64_t>(d.generate, "seed", path, 0);
 }
 
 // Options of the segmentation kinds: inference mode and sizes, a head checkpoint or training settings.
@@ -185,9 +226,9 @@ void parse_segmentation_options(Checker& c, const json& entry, const std::string
   if (auto mode = c.string(entry, "mode", path); mode && *mode != "whole" && *mode != "slide")
     c.error(path + ".mode", "expected \"whole\" or \"slide\", got \"" + *mode + "\"");
   for (const char* key : {"crop", "stride", "scale"})
-    if (auto v = c.integers(entry, key, path, 1); v && v->size() > 2)
+    if (auto v = c.integers<int64_t>(entry, key, path, 1, kMaxImageSide); v && v->size() > 2)
       c.error(path + "." + key, "expected N or [N, M]");
-  c.integer(entry, "limit", path, 0);
+  c.integer<int64_t>(entry, "limit", path, 0);
   if (auto head = c.string(entry, "head", path)) {
     try {
       const std::string file = expand_env(*head, path + ".head");
@@ -200,8 +241,8 @@ void parse_segmentation_options(Checker& c, const json& entry, const std::string
   } else if (m.kind == "miou" && !entry.contains("train")) {
     // Segmentation models (SegViT) are scored as they are; a backbone needs a head.
     for (size_t i = 0; i < s.models.size(); ++i) {
-      const VariantInfo* info = Registry::instance().find(s.models[i].name);
-      if (info && info->task != "segmentation") {
+      const auto task = c.models().task(s.models[i].name);
+      if (task && *task != "segmentation") {
         c.error(path, "'miou' of backbone '" + s.models[i].name + "' needs \"head\" (a checkpoint of bench train) "
                       "or \"train\" settings");
         break;
@@ -220,21 +261,23 @@ void parse_segmentation_options(Checker& c, const json& entry, const std::string
     c.error(tp + ".task", "expected \"head\" (frozen backbone), \"scratch\" (whole small model) or \"segmentor\" "
                           "(a segmentation model with its own loss), got \"" + *task + "\"");
   for (size_t i = 0; i < s.models.size(); ++i) {
-    const VariantInfo* info = Registry::instance().find(s.models[i].name);
-    if (!info || (info->task == "segmentation") == (task && *task == "segmentor")) continue;
-    c.error(tp + ".task", info->task == "segmentation"
+    const auto model_task = c.models().task(s.models[i].name);
+    if (!model_task || (*model_task == "segmentation") == (task && *task == "segmentor")) continue;
+    c.error(tp + ".task", *model_task == "segmentation"
                               ? "segmentation model '" + s.models[i].name + "' trains with task \"segmentor\""
                               : "task \"segmentor\" trains segmentation models; '" + s.models[i].name +
                                     "' is a backbone (task \"head\" or \"scratch\")");
     break;
   }
-  for (const char* key : {"iterations", "batch_size", "cls_batch_size", "log_interval"}) c.integer(t, key, tp, 1);
+  for (const char* key : {"iterations", "log_interval"}) c.integer<int64_t>(t, key, tp, 1);
+  for (const char* key : {"batch_size", "cls_batch_size"}) c.integer<int64_t>(t, key, tp, 1, kMaxBatchSize);
   for (const char* key : {"cls_iterations", "eval_interval", "checkpoint_interval", "warmup_iters"})
-    c.integer(t, key, tp, 0);
+    c.integer<int64_t>(t, key, tp, 0);
   for (const char* key : {"crop", "scale"})
-    if (auto v = c.integers(t, key, tp, 1); v && v->size() > 2) c.error(tp + "." + key, "expected N or [N, M]");
+    if (auto v = c.integers<int64_t>(t, key, tp, 1, kMaxImageSide); v && v->size() > 2)
+      c.error(tp + "." + key, "expected N or [N, M]");
   for (const char* key : {"lr", "weight_decay", "cls_lr", "head_lr_mult", "power", "clip_grad"})
-    if (t.contains(key)) c.expect(t[key], tp + "." + key, t[key].is_number(), "a number");
+    c.number(t, key, tp, 0.0, std::numeric_limits<double>::max());
   if (auto dir = c.string(t, "work_dir", tp)) {
     try {
       expand_env(*dir, tp + ".work_dir");
@@ -279,10 +322,10 @@ void parse_datasets(Checker& c, const json& root, Suite& s) {
         c.error(path + ".generate", "only imagefolder and synthetic_ade20k data can be generated");
       } else if (c.expect(d.generate, path + ".generate", d.generate.is_object(), "an object")) {
         c.unknown_keys(d.generate, path + ".generate", {"classes", "per_class", "size", "seed"});
-        c.integer(d.generate, "classes", path + ".generate", 2);
-        c.integer(d.generate, "per_class", path + ".generate", 1);
-        c.integer(d.generate, "size", path + ".generate", 8);
-        c.integer(d.generate, "seed", path + ".generate", 0);
+        c.integer<int>(d.generate, "classes", path + ".generate", 2, 1000);
+        c.integer<int>(d.generate, "per_class", path + ".generate", 1, kMaxGeneratedImages);
+        c.integer<int>(d.generate, "size", path + ".generate", 8, kMaxImageSide);
+        c.integer<uint64_t>(d.generate, "seed", path + ".generate", 0);
       }
     } else if (d.kind == "synthetic_ade20k") {
       c.error(path + ".generate", "missing (synthetic_ade20k data is generated: {\"classes\": 4, \"count\": 64, ...})");
@@ -295,8 +338,8 @@ void parse_datasets(Checker& c, const json& root, Suite& s) {
                                   " folder (" + d.kind + " layout)" +
                                   (d.root_variable.empty() ? "" : " (set " + d.root_variable + ")"));
     }
-    d.limit = c.integer(entry, "limit", path, 0).value_or(0);
-    d.workers = static_cast<int>(c.integer(entry, "workers", path, 0).value_or(0));
+    d.limit = c.integer<int64_t>(entry, "limit", path, 0).value_or(0);
+    d.workers = c.integer<int>(entry, "workers", path, 0, kMaxThreads).value_or(0);
     s.datasets.push_back(std::move(d));
   }
 }
@@ -342,13 +385,13 @@ void parse_measurements(Checker& c, const json& root, Suite& s) {
     }
     if (kSegMeasurements.count(m.kind)) parse_segmentation_options(c, entry, path, s, m);
     if (m.kind == "kernels") {
-      c.integer(entry, "warmup", path, 0);
-      c.integer(entry, "iterations", path, 1);
-      c.integer(entry, "top", path, 0);
+      c.integer<int>(entry, "warmup", path, 0);  // profile::ProfileOptions
+      c.integer<int>(entry, "iterations", path, 1);
+      c.integer<int64_t>(entry, "top", path, 0);
     }
     else if (const auto* d = s.dataset(m.dataset); d && m.kind == "accuracy" && d->kind != "imagefolder")
       c.error(path + ".dataset", "'accuracy' needs an imagefolder dataset, '" + m.dataset + "' is " + d->kind);
-    if (auto b = c.integers(entry, "batch_sizes", path, 1)) m.batch_sizes = *b;
+    if (auto b = c.integers<int64_t>(entry, "batch_sizes", path, 1, kMaxBatchSize)) m.batch_sizes = *b;
     m.options = entry;
     s.measurements.push_back(std::move(m));
   }
@@ -378,11 +421,11 @@ void parse_settings(Checker& c, const json& root, Suite& s) {
     }
     if (out.precisions.empty()) c.error(path + ".precision", "must not be empty");
   }
-  if (auto b = c.integers(st, "batch_sizes", path, 1)) out.batch_sizes = *b;
-  if (auto w = c.integer(st, "warmup", path, 0)) out.warmup = static_cast<int>(*w);
-  if (auto r = c.integer(st, "repeats", path, 1)) out.repeats = static_cast<int>(*r);
-  if (auto t = c.integer(st, "threads", path, 0)) out.threads = static_cast<int>(*t);
-  if (auto seeds = c.integers(st, "seeds", path, 0)) out.seeds = *seeds;
+  if (auto b = c.integers<int64_t>(st, "batch_sizes", path, 1, kMaxBatchSize)) out.batch_sizes = *b;
+  if (auto w = c.integer<int>(st, "warmup", path, 0)) out.warmup = *w;
+  if (auto r = c.integer<int>(st, "repeats", path, 1)) out.repeats = *r;
+  if (auto t = c.integer<int>(st, "threads", path, 0, kMaxThreads)) out.threads = *t;
+  if (auto seeds = c.integers<int64_t>(st, "seeds", path, 0)) out.seeds = *seeds;
   out.img_size = img_size(c, st, path);
 }
 
@@ -394,24 +437,33 @@ std::string fnv1a_hex(const std::string& text) {
   return out.str();
 }
 
-Suite parse(const std::string& path, std::vector<std::string>& errors) {
+// Cells of the plan before --only, saturating: a few long lists multiply past any integer.
+double planned_cells(const Suite& s) {
+  double cells = 0;
+  for (const auto& m : s.measurements) {
+    const bool compute_only = m.kind == "params" || m.kind == "macs";
+    double n = compute_only ? 1.0 : static_cast<double>(s.settings.precisions.size());
+    if (kind_uses_batch_size(m.kind))
+      n *= static_cast<double>(m.batch_sizes.empty() ? s.settings.batch_sizes.size() : m.batch_sizes.size());
+    if (kind_needs_dataset(m.kind)) n *= static_cast<double>(s.settings.seeds.size());
+    cells += n;
+  }
+  return cells * static_cast<double>(s.models.size());
+}
+
+Suite parse(const std::string& path, const ModelCatalogue& models, std::vector<std::string>& errors) {
   Suite s;
   s.path = path;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    errors.push_back(path + ": cannot read the suite file");
-    return s;
-  }
-  s.text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  s.hash = fnv1a_hex(s.text);
   json root;
   try {
-    root = json::parse(s.text);
-  } catch (const json::parse_error& e) {
-    errors.push_back(path + ": invalid JSON: " + e.what());
+    s.text = read_input_file(path, "suite file", kMaxSuiteBytes);
+    s.hash = fnv1a_hex(s.text);
+    root = parse_untrusted_json(s.text, path);
+  } catch (const std::invalid_argument& e) {  // InputFileError, JsonInputError: one line naming file and field
+    errors.push_back(e.what());
     return s;
   }
-  Checker c(path);
+  Checker c(path, models);
   if (!c.expect(root, "", root.is_object(), "a JSON object at the top level")) {
     errors = c.errors();
     return s;
@@ -424,6 +476,9 @@ Suite parse(const std::string& path, std::vector<std::string>& errors) {
   parse_datasets(c, root, s);
   parse_measurements(c, root, s);
   parse_settings(c, root, s);
+  if (const double cells = planned_cells(s); cells > static_cast<double>(kMaxCells))
+    c.error("", "the plan has " + json(cells).dump() + " cells (models x measurements x precisions x batch sizes x "
+                "seeds), more than " + std::to_string(kMaxCells) + "; split the suite");
   errors = c.errors();
   return s;
 }
@@ -470,15 +525,15 @@ std::string expand_env(const std::string& text, const std::string& where, std::s
   return out;
 }
 
-std::vector<std::string> validate_suite(const std::string& path) {
+std::vector<std::string> validate_suite(const std::string& path, const ModelCatalogue& models) {
   std::vector<std::string> errors;
-  parse(path, errors);
+  parse(path, models, errors);
   return errors;
 }
 
-Suite load_suite(const std::string& path) {
+Suite load_suite(const std::string& path, const ModelCatalogue& models) {
   std::vector<std::string> errors;
-  Suite s = parse(path, errors);
+  Suite s = parse(path, models, errors);
   if (!errors.empty()) {
     std::string msg;
     for (const auto& e : errors) msg += (msg.empty() ? "" : "\n") + e;

@@ -2,7 +2,7 @@
 // name the file and the JSON path of the field, and its expansion into cells.
 #pragma once
 
-#include "harness/model/model.h"
+#include "harness/model/model_args.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,9 +14,9 @@
 namespace locbench::suite {
 
 // "suites/x.json: models[2].name: unknown model 'vitt_tiny' (did you mean vit_tiny_patch16_224?)"
-class SuiteError : public std::runtime_error {
+class SuiteError : public std::invalid_argument {
  public:
-  using std::runtime_error::runtime_error;
+  using std::invalid_argument::invalid_argument;
 };
 
 struct ModelEntry {
@@ -65,10 +65,25 @@ struct Suite {
   const DatasetEntry* dataset(const std::string& name) const;
 };
 
+// What validation asks of the model registry. The suite parser is torch-free (the fuzzers build it without
+// LibTorch); registered_models() answers from the registry and lives with it.
+class ModelCatalogue {
+ public:
+  virtual ~ModelCatalogue() = default;
+  // The registry task ("classification", "segmentation") of a name or alias; nullopt when it is not registered.
+  virtual std::optional<std::string> task(const std::string& name) const = 0;
+  // The closest registered names, for "did you mean".
+  virtual std::vector<std::string> suggest(const std::string& name) const = 0;
+};
+const ModelCatalogue& registered_models();
+
 // Reads and validates a suite; throws SuiteError with every problem, one per line.
-Suite load_suite(const std::string& path);
+Suite load_suite(const std::string& path, const ModelCatalogue& models = registered_models());
 // The problems of a suite file, one line each (empty when it is valid).
-std::vector<std::string> validate_suite(const std::string& path);
+std::vector<std::string> validate_suite(const std::string& path, const ModelCatalogue& models = registered_models());
+
+// The most cells a suite may expand to: a plan is built in memory before anything runs.
+constexpr size_t kMaxCells = 100000;
 
 // ${VAR} and ${VAR:-default}; an unset variable without a default throws (the message names `where`).
 std::string expand_env(const std::string& text, const std::string& where, std::string* variable = nullptr);

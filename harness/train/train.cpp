@@ -2,6 +2,8 @@
 // scratch. See train.h for the protocol; comments here say where a detail comes from.
 #include "harness/train/train.h"
 
+#include "harness/common/exit_codes.h"
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -739,7 +741,7 @@ int run_train(const TrainOptions& options, std::ostream& log) {
     std::string msg = e.what();
     if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
     log << "error: " << msg << "\n";
-    return 1;
+    return exit_code_of(e);
   }
 }
 
@@ -760,7 +762,7 @@ int run_eval_seg(const SegEvalOptions& o, std::ostream& out, std::ostream& err) 
     std::string msg = e.what();
     if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
     err << "bench eval-seg: " << msg << "\n";
-    return 1;
+    return exit_code_of(e);
   }
 }
 
