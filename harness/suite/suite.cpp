@@ -1,5 +1,7 @@
 #include "harness/suite/suite.h"
 
+#include "harness/checkpoint/format.h"
+#include "harness/checkpoint/weights.h"
 #include "harness/model/registry.h"
 
 #include <fnmatch.h>
@@ -125,7 +127,7 @@ void parse_models(Checker& c, const json& root, Suite& s) {
     const std::string path = "models[" + std::to_string(i) + "]";
     const json entry = models[i].is_string() ? json{{"name", models[i]}} : models[i];
     if (!c.expect(entry, path, entry.is_object(), "a model name or an object")) continue;
-    c.unknown_keys(entry, path, {"name", "label", "checkpoint", "num_classes", "img_size", "drop_rate",
+    c.unknown_keys(entry, path, {"name", "label", "weights", "checkpoint", "num_classes", "img_size", "drop_rate",
                                  "drop_path_rate", "fused_attn"});
     ModelEntry m;
     auto name = c.string(entry, "name", path);
@@ -134,20 +136,32 @@ void parse_models(Checker& c, const json& root, Suite& s) {
       continue;
     }
     m.name = *name;
-    if (!Registry::instance().find(m.name)) {
-      auto close = Registry::instance().suggest(m.name);
-      c.error(path + ".name", "unknown model '" + m.name + "'" +
-                                  (close.empty() ? "" : " (did you mean " + close.front() + "?)"));
-    }
-    m.label = c.string(entry, "label", path).value_or(m.name);
-    if (!labels.insert(m.label).second) c.error(path + ".label", "duplicate model label '" + m.label + "'");
-    if (auto ckpt = c.string(entry, "checkpoint", path)) {
+    if (m.name.rfind("file:", 0) == 0) {  // an exported model: its path may use ${VAR}
       try {
-        m.checkpoint = expand_env(*ckpt, path + ".checkpoint");
-        if (!std::filesystem::is_regular_file(m.checkpoint))
-          c.error(path + ".checkpoint", "no such file '" + m.checkpoint + "'");
+        m.name = "file:" + expand_env(m.name.substr(5), path + ".name");
       } catch (const std::exception& e) {
-        c.error(path + ".checkpoint", e.what());
+        c.error(path + ".name", e.what());
+        continue;
+      }
+    }
+    const bool known = Registry::instance().find(m.name) != nullptr;
+    if (!known) c.error(path + ".name", Registry::instance().unknown_message(m.name));
+    m.label = c.string(entry, "label", path).value_or(*name);
+    if (!labels.insert(m.label).second) c.error(path + ".label", "duplicate model label '" + m.label + "'");
+    // "weights" (a file, "pretrained", a tag, "hf-hub:ORG/NAME"); "checkpoint" is the older name of a file.
+    if (entry.contains("weights") && entry.contains("checkpoint"))
+      c.error(path + ".checkpoint", "give either \"weights\" or \"checkpoint\"");
+    const char* key = entry.contains("weights") ? "weights" : "checkpoint";
+    if (auto spec = c.string(entry, key, path); spec && known) {
+      const std::string where = path + "." + key;
+      try {
+        m.weights = expand_env(*spec, where);
+        const ResolvedWeights w = resolve_weights(m.name, m.weights);
+        if (!w.path.empty()) require_safetensors(w.path, w.model);
+        m.name = w.model;  // a tag in the weights names the tagged model, whose config comes with it
+        m.checkpoint = w.path;
+      } catch (const std::exception& e) {
+        c.error(where, e.what());
       }
     }
     if (auto n = c.integer(entry, "num_classes", path, 0)) m.args.num_classes = *n;

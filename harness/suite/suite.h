@@ -20,9 +20,10 @@ class SuiteError : public std::runtime_error {
 };
 
 struct ModelEntry {
-  std::string name;        // registered name
-  std::string label;       // row label in reports (default: name)
-  std::string checkpoint;  // safetensors path, empty for a seeded initialisation
+  std::string name;        // registered name; `arch.tag` when the weights name a tag
+  std::string label;       // row label in reports (default: the name as written)
+  std::string weights;     // the weights as the suite names them (after ${VAR} expansion), empty for none
+  std::string checkpoint;  // the safetensors file they resolve to, empty for a seeded initialisation
   ModelArgs args;          // overrides
 };
 
