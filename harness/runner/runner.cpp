@@ -211,6 +211,20 @@ Environment describe_environment() {
   return env;
 }
 
+std::string version_text() {
+  const Environment env = describe_environment();
+  std::string cuda;
+#ifdef LOCBENCH_TORCH_CUDA
+  cuda = "built with CUDA; " + (env.gpu_name.empty() ? std::string("no CUDA device visible")
+                                                     : "runtime " + env.cuda_version + ", driver " +
+                                                           env.driver_version + ", " + env.gpu_name);
+#else
+  cuda = "none (CPU-only LibTorch build)";
+#endif
+  return std::string("locbench ") + LOCBENCH_VERSION + "\ncommit " + env.git_commit + "\nLibTorch " +
+         env.libtorch_version + "\nCUDA " + cuda;
+}
+
 int run_suite(const RunOptions& o) {
   const suite::Suite s = suite::load_suite(o.suite);
   const std::vector<suite::Cell> cells = suite::plan(s, o.device, o.only);
