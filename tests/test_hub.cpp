@@ -15,6 +15,7 @@
 #include <optional>
 
 using namespace locbench;
+using locbench::testing::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -32,15 +33,6 @@ struct Env {
   std::optional<std::string> old_;
 };
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-
 // A cache as `hf download` leaves it: the blob, the snapshot's link to it, refs/main.
 fs::path fake_snapshot(const fs::path& cache, const std::string& folder, const std::string& commit,
                        const std::string& file, const std::string& bytes) {
@@ -48,9 +40,9 @@ fs::path fake_snapshot(const fs::path& cache, const std::string& folder, const s
   fs::create_directories(repo / "blobs");
   fs::create_directories(repo / "refs");
   fs::create_directories(repo / "snapshots" / commit);
-  testing::write_bytes(repo / "blobs" / "0123abcd", bytes);
+  locbench::testing::write_bytes(repo / "blobs" / "0123abcd", bytes);
   fs::create_symlink("../../blobs/0123abcd", repo / "snapshots" / commit / file);
-  testing::write_bytes(repo / "refs" / "main", commit);
+  locbench::testing::write_bytes(repo / "refs" / "main", commit);
   return repo / "snapshots" / commit / file;
 }
 
@@ -79,7 +71,7 @@ TEST(Hub, CacheFolderFollowsHuggingfaceHubsVariables) {
 }
 
 TEST(Hub, ResolvesTheSnapshotOfMainThroughItsLink) {
-  const fs::path cache = testing::temp_dir("hub_cache");
+  const fs::path cache = locbench::testing::temp_dir("hub_cache");
   Env env("HF_HUB_CACHE", cache.string());
   const fs::path file = fake_snapshot(cache, "models--sinahmr--locatvit_tiny", kCommit, "model.safetensors", "w");
   EXPECT_EQ(hub::resolve_file(hub::parse("hf-hub:sinahmr/locatvit_tiny"), "model.safetensors"), file.string());
@@ -91,7 +83,7 @@ TEST(Hub, ResolvesTheSnapshotOfMainThroughItsLink) {
 }
 
 TEST(Hub, AMissingFileNamesTheCommandAndThePath) {
-  const fs::path cache = testing::temp_dir("hub_missing");
+  const fs::path cache = locbench::testing::temp_dir("hub_missing");
   Env env("HF_HUB_CACHE", cache.string());
   EXPECT_EQ(error_of([] { hub::resolve_file(hub::parse("hf-hub:sinahmr/locatvit_base"), "model.safetensors"); }),
             "hf-hub:sinahmr/locatvit_base: model.safetensors is not in the Hugging Face cache; fetch it with `hf "
@@ -111,12 +103,12 @@ TEST(Hub, AMissingFileNamesTheCommandAndThePath) {
 }
 
 TEST(FileFormat, SniffsFromTheFirstBytes) {
-  const fs::path dir = testing::temp_dir("sniff");
+  const fs::path dir = locbench::testing::temp_dir("sniff");
   auto sniff = [&](const std::string& name, const std::string& bytes) {
-    testing::write_bytes(dir / name, bytes);
+    locbench::testing::write_bytes(dir / name, bytes);
     return sniff_file((dir / name).string()).format;
   };
-  EXPECT_EQ(sniff("a.safetensors", testing::safetensors_bytes("{}", "")), FileFormat::safetensors);
+  EXPECT_EQ(sniff("a.safetensors", locbench::testing::safetensors_bytes("{}", "")), FileFormat::safetensors);
   EXPECT_EQ(sniff("legacy.pth", std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e", 15)),
             FileFormat::torch_legacy);
   EXPECT_EQ(sniff("p.pkl", std::string("\x80\x04\x95", 3)), FileFormat::python_pickle);
@@ -125,7 +117,7 @@ TEST(FileFormat, SniffsFromTheFirstBytes) {
   EXPECT_THROW(sniff_file((dir / "absent").string()), std::runtime_error);
   EXPECT_THROW(sniff_file(dir.string()), std::runtime_error);
   // A pickle gets the converter command, with the model's source defaults.
-  testing::write_bytes(dir / "x.pth.tar", std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19", 14));
+  locbench::testing::write_bytes(dir / "x.pth.tar", std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19", 14));
   EXPECT_EQ(error_of([&] { require_safetensors((dir / "x.pth.tar").string(), "glnet_16g"); }),
             (dir / "x.pth.tar").string() + ": this is a PyTorch pickle (torch.save legacy format), not safetensors; "
             "convert it with python3 scripts/convert_checkpoint.py " + (dir / "x.pth.tar").string() + " " +
@@ -136,9 +128,9 @@ TEST(FileFormat, SniffsFromTheFirstBytes) {
 TEST(Sha256, MatchesTheStandardVectors) {
   EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  const fs::path dir = testing::temp_dir("sha");
+  const fs::path dir = locbench::testing::temp_dir("sha");
   std::string big(3 << 20, 'a');  // several read chunks
-  testing::write_bytes(dir / "big", big);
+  locbench::testing::write_bytes(dir / "big", big);
   EXPECT_EQ(sha256_file((dir / "big").string()), sha256_hex(big));
   EXPECT_THROW(sha256_file((dir / "absent").string()), std::runtime_error);
 }

@@ -13,16 +13,17 @@
 #include <nlohmann/json.hpp>
 
 using namespace locbench;
+using locbench::testing::error_of;
 
 namespace {
 
 nlohmann::json timm_dump() {
-  std::ifstream in(testing::source_dir() + "/tests/fixtures/timm_pretrained_cfgs.json");
+  std::ifstream in(locbench::testing::source_dir() + "/tests/fixtures/timm_pretrained_cfgs.json");
   return nlohmann::json::parse(in);
 }
 
 void expect_config(const VariantConfig& c, const nlohmann::json& row, const std::string& what) {
-  EXPECT_EQ(c.input_size, row["input_size"].get<std::array<int64_t, 3>>()) << what;
+  EXPECT_EQ(c.input_size, (row["input_size"].get<std::array<int64_t, 3>>())) << what;
   for (int i = 0; i < 3; ++i) {
     EXPECT_DOUBLE_EQ(c.mean[i], row["mean"][i].get<double>()) << what;
     EXPECT_DOUBLE_EQ(c.std[i], row["std"][i].get<double>()) << what;
@@ -30,15 +31,6 @@ void expect_config(const VariantConfig& c, const nlohmann::json& row, const std:
   EXPECT_DOUBLE_EQ(c.crop_pct, row["crop_pct"].get<double>()) << what;
   EXPECT_EQ(c.interpolation, row["interpolation"].get<std::string>()) << what;
   EXPECT_EQ(c.num_classes, row["num_classes"].get<int64_t>()) << what;
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "<no error>";
 }
 
 }  // namespace
@@ -135,7 +127,7 @@ TEST(PretrainedTags, UnknownNamesAndTagsSayWhatIsKnown) {
 
 TEST(PretrainedTags, WeightsNamingATagSelectTheTaggedModel) {
   // resolve_weights looks in the Hugging Face cache, which is empty here: the error names the command.
-  const std::string dir = testing::temp_dir("weights_tag").string();
+  const std::string dir = locbench::testing::temp_dir("weights_tag").string();
   ::setenv("HF_HUB_CACHE", dir.c_str(), 1);
   const std::string missing = error_of([] { resolve_weights("vit_tiny_patch16_224", "augreg_in21k"); });
   EXPECT_NE(missing.find("hf download timm/vit_tiny_patch16_224.augreg_in21k model.safetensors"), std::string::npos)
@@ -156,7 +148,7 @@ TEST(PretrainedTags, WeightsNamingATagSelectTheTaggedModel) {
 }
 
 TEST(PretrainedTags, EveryPublishedNumberNamesARegisteredModel) {
-  std::ifstream in(testing::source_dir() + "/results/published.json");
+  std::ifstream in(locbench::testing::source_dir() + "/results/published.json");
   const auto doc = nlohmann::json::parse(in);
   std::set<std::string> models;
   for (const auto& n : doc["numbers"]) models.insert(n["model"].get<std::string>());

@@ -92,7 +92,14 @@ ResolvedWeights resolve_weights(const std::string& model, const std::string& spe
                                 Registry::instance().unknown_message(arch.name + "." + spec) +
                                 " (or 'pretrained', 'hf-hub:ORG/NAME')");
   }
-  throw std::invalid_argument("no such file '" + spec + "'");
+  // Say where such a file comes from: a release locbench reads itself, or the converter for an official .pth.
+  std::string hint;
+  if (const PretrainedTag* tag = arch.default_tag())
+    hint = " (or \"pretrained\": hf-hub:" + tag->hf_hub_id + ", bench list models --pretrained)";
+  else
+    hint = " (convert an official release with python3 scripts/convert_checkpoint.py RELEASE.pth " + spec +
+           " --model " + arch.name + ")";
+  throw std::invalid_argument("no such file '" + spec + "'" + hint);
 }
 
 }  // namespace locbench

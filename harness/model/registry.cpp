@@ -181,9 +181,14 @@ std::vector<const VariantInfo*> Registry::list() const {
 }
 
 std::vector<std::string> Registry::suggest(const std::string& name, size_t max) const {
+  namespace fs = std::filesystem;
   std::vector<std::string> candidates;
   for (const auto& [n, info] : variants_) candidates.push_back(n);
   for (const auto& [alias, target] : aliases_) candidates.push_back(alias);
+  std::error_code ec;  // exported models, by the name of their file in the model folder
+  for (const auto& entry : fs::directory_iterator(model_dir(), ec))
+    if (entry.path().extension() == ".pt" || entry.path().extension() == ".pt2")
+      candidates.push_back(entry.path().stem().string());
   return closest(name, candidates, max);
 }
 

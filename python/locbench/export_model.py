@@ -39,6 +39,16 @@ def _timm_config(model):
     return dict(cfg)
 
 
+def _built_size(model):
+    """(C, H, W) a timm-style model is built for (its patch embedding's img_size), or None."""
+    pe = getattr(model, "patch_embed", None)
+    size = getattr(pe, "img_size", None)
+    chans = getattr(getattr(pe, "proj", None), "in_channels", 3)
+    if isinstance(size, (tuple, list)) and len(size) == 2:
+        return (int(chans), int(size[0]), int(size[1]))
+    return None
+
+
 def _stride(model):
     pe = getattr(model, "patch_embed", None)
     size = getattr(pe, "patch_size", None)
@@ -82,7 +92,8 @@ def export(model, name, path=None, *, input_size=None, mean=None, std=None, crop
 
     name: the name bench knows it by (the file is <model dir>/<name>.pt unless `path` is given).
     input_size (C, H, W), mean, std, crop_pct, interpolation, num_classes: the model's pretrained config; taken
-        from a timm model's pretrained_cfg when not given (defaults 3x224x224, 0.5/0.5, 0.9, bicubic).
+        from a timm model when not given (the size its patch embedding is built for, its pretrained_cfg), else
+        3x224x224, 0.5/0.5, 0.9, bicubic.
     task: "classification" (forward gives logits (B, classes)) or "segmentation" (forward gives class scores
         (B, K, H, W) at the input size).
     dense: a function (model, images) -> features (B, C, H/s, W/s) traced as forward_dense (the features bench's
@@ -103,7 +114,7 @@ def export(model, name, path=None, *, input_size=None, mean=None, std=None, crop
     if task not in ("classification", "segmentation"):
         raise ValueError("task must be 'classification' or 'segmentation'")
     cfg = _timm_config(model)
-    input_size = tuple(input_size or cfg.get("input_size") or (3, 224, 224))
+    input_size = tuple(input_size or _built_size(model) or cfg.get("input_size") or (3, 224, 224))
     meta = {
         "format": "locbench-export",
         "version": _FORMAT_VERSION,
@@ -171,8 +182,6 @@ def _export_aoti(model, name, path, meta, example):
     meta = dict(meta, methods=["forward"], exporter=f"torch.export + AOTInductor (torch {torch.__version__})")
     meta["parameters"] = [n for n, _ in model.named_parameters()]
     meta["device"] = example.device.type
-    for key in ("feature_stride", "num_features", "num_blocks"):
-        meta.pop(key, None)  # no dense features in a package
     batch = torch.export.Dim("batch", min=1, max=4096)
     with torch.no_grad():
         program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
