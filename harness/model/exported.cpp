@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <set>
+#include <map>
 
 namespace locbench {
 
@@ -178,13 +178,21 @@ class AotiModel : public Model {
       if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
       fail(path, "cannot load the AOTInductor package (" + msg + ")");
     }
-    std::set<std::string> parameters;
-    for (const auto& name : meta.value("parameters", std::vector<std::string>{})) parameters.insert(name);
+    // The module's parameters as the exporter listed them (name -> shape). The package keeps most as constants;
+    // those the compiler folded into its code (a small bias, say) are not among them and are counted from their
+    // recorded shape.
     auto* runner = loader_->get_runner();
     const auto fqns = runner->getConstantNamesToOriginalFQNs();
-    for (const auto& [name, tensor] : runner->extract_constants_map(false)) {
-      auto fqn = fqns.count(name) ? fqns.at(name) : name;
-      if (parameters.count(fqn)) register_parameter(flat(fqn), tensor.detach(), false);
+    std::map<std::string, torch::Tensor> constants;
+    for (const auto& [name, tensor] : runner->extract_constants_map(false))
+      constants.emplace(fqns.count(name) ? fqns.at(name) : name, tensor);
+    const auto listed = meta.value("parameters", nlohmann::json::object());
+    if (!listed.is_object()) fail(path, "locbench metadata: 'parameters' must map names to shapes");
+    for (const auto& [name, shape] : listed.items()) {
+      auto it = constants.find(name);
+      const torch::Tensor value =
+          it != constants.end() ? it->second.detach() : torch::zeros(shape.get<std::vector<int64_t>>());
+      register_parameter(flat(name), value, false);
     }
     device_ = meta.value("device", std::string("cpu"));
   }

@@ -12,12 +12,13 @@ interpreter dispatches every ATen op, so bench counts MACs from the ops the forw
 models.
 
 format="aoti" writes an AOTInductor package instead (torch.export with a dynamic batch dimension, then
-torch._inductor.aoti_compile_and_package, the metadata as the package's "locbench" entry), which LibTorch 2.13 loads
-and bench runs for params (the package's constants the exporter lists as parameters), latency, throughput, memory
-and accuracy.  Its compiled kernels call ATen below the dispatcher, so RecordFunction sees no ops: bench says MACs
-cannot be counted for it, and it holds `forward` only (no dense features).  Compiling takes minutes (a C++
-compiler builds the kernels for this machine's CPU or GPU; the package runs only there).  A bare torch.export
-program (.pt2 without compiled code) is not offered: LibTorch has no loader for ExportedProgram.
+torch._inductor.aoti_compile_and_package, the metadata as the package's "locbench" entry), which LibTorch 2.13
+loads.  bench runs it for params (the parameters the exporter lists with their shapes, since the compiler may
+fold small ones into its code), latency, throughput, memory and accuracy.  Its compiled kernels call ATen below
+the dispatcher, so RecordFunction sees no ops: bench says MACs cannot be counted for it, and it holds `forward`
+only (no dense features).  Compiling takes minutes (a C++ compiler builds the kernels for this machine's CPU or
+GPU; the package runs only there).  A bare torch.export program (.pt2 without compiled code) is not offered:
+LibTorch has no loader for ExportedProgram.
 """
 
 import json
@@ -180,7 +181,7 @@ def _export_aoti(model, name, path, meta, example):
 
     model = model.eval()
     meta = dict(meta, methods=["forward"], exporter=f"torch.export + AOTInductor (torch {torch.__version__})")
-    meta["parameters"] = [n for n, _ in model.named_parameters()]
+    meta["parameters"] = {n: list(p.shape) for n, p in model.named_parameters()}
     meta["device"] = example.device.type
     batch = torch.export.Dim("batch", min=1, max=4096)
     with torch.no_grad():

@@ -99,7 +99,7 @@ class ExportedTimmVit(unittest.TestCase):
         # The same total; the breakdown names the ops each path dispatches (TorchScript calls aten::linear and
         # aten::_convolution, the C++ frontend reaches aten::addmm / aten::matmul and aten::conv2d).
         self.assertEqual(exported["macs"], built_in["macs"])
-X
+        self.assertEqual(exported["macs"], 1258411200)  # fvcore's count of timm's ViT-Ti/16 at 224
         self.assertEqual(sum(exported["macs_by_op"].values()), sum(built_in["macs_by_op"].values()))
         self.assertEqual(exported["method"], "exported")
         self.assertEqual(exported["config"]["mean"], [0.5, 0.5, 0.5])  # from timm's pretrained_cfg
@@ -203,8 +203,9 @@ X
         self.assertEqual(r.returncode, 1)
         self.assertIn("carries its own weights", r.stderr)
 
-    @unittest.skipUnless(AOTI, "AOTInductor export compiles C++ for minutes: run with --aoti")
     def test_aoti_package_runs_and_says_why_macs_are_not_counted(self):
+        if not AOTI:
+            self.skipTest("AOTInductor export compiles C++ for minutes: run with --aoti (ctest python_export_aoti)")
         torch = self.torch
         from safetensors.torch import load_file, save_file
 
@@ -224,6 +225,21 @@ X
         self.assertEqual(info["params"], sum(p.numel() for p in small.parameters()))
         self.assertIsNone(info["macs"])
         self.assertIn("RecordFunction observes no ops", info["macs_not_counted"])
+        # In a suite its MACs cell fails with that reason; the others are measured.
+        suite = os.path.join(self.dir, "aoti.json")
+        with open(suite, "w") as f:
+            json.dump({"name": "aoti", "models": ["file:" + path], "measurements": ["params", "macs", "latency"],
+                       "settings": {"warmup": 1, "repeats": 3}}, f)
+        db = os.path.join(self.dir, "aoti.db")
+        r = bench("run", suite, "--db", db)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        import sqlite3
+
+        con = sqlite3.connect(db)
+        cells = dict(con.execute("SELECT measurement, status || ' ' || coalesce(error, '') FROM cells"))
+        self.assertEqual(cells["params"], "passed ")
+        self.assertEqual(cells["latency"], "passed ")
+        self.assertIn("failed MACs cannot be counted: an AOTInductor package", cells["macs"])
 
 
 if __name__ == "__main__":
