@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 PYTHON ?= python3
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test demo fuzz clean
+.PHONY: all deps configure build test demo fuzz clean python
 
 all: build
 
@@ -43,6 +43,10 @@ demo: build
 	@$(BUILD_DIR)/bench report --db $(DB) --suite seg_quickstart
 	@echo
 	@$(BUILD_DIR)/bench report --db $(DB) --suite segvit_quickstart
+
+# The Python package (python/): locbench.results / runs (pandas) and locbench.export, installed editable.
+python: deps
+	$(PYTHON) -m pip install --quiet -e python
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -13,7 +13,19 @@ and floating point tensors are optionally cast (--dtype; integer and bool
 tensors are never cast).  Every tensor is made contiguous and cloned, so
 tied / shared-storage parameters are written as independent tensors.
 
-The output is written to a temporary file next to OUT and renamed into place,
+--source (or --model, which picks the source of a locbench model name) sets
+the defaults of the release a checkpoint comes from:
+
+  timm, locatvit  timm's CheckpointSaver .pth.tar: 'state_dict', else 'model',
+                  else the top level; DDP's 'module.' stripped
+  localvit        LocalViT (DeiT code) .pth: 'model'
+  glnet           GLNet (ConvNeXt-V2 code) .pth: 'model'
+  glnet-ema       GLNet-16G's release: the EMA weights, 'model_ema'
+  segvit          SegViT's mmseg .pth: 'state_dict' (keys already
+                  'backbone.*' / 'decode_head.*'; 'meta' and 'optimizer'
+                  are not weights and are left out)
+
+An explicit --key overrides the source's.  The output is written to a temporary file next to OUT and renamed into place,
 so a failure never leaves a partial OUT behind.  Errors are reported as a
 single line "convert_checkpoint.py: IN: reason" with exit status 1.
 """
@@ -29,6 +41,27 @@ import tempfile
 PROG = "convert_checkpoint.py"
 AUTO_KEYS = ("state_dict", "model", "module")
 KEY_CHOICES = ("auto", "state_dict", "model", "model_ema", "state_dict_ema", "none")
+# Where each release keeps its weights (see the module docstring).
+SOURCES = {
+    "timm": "auto",
+    "locatvit": "auto",
+    "localvit": "model",
+    "glnet": "model",
+    "glnet-ema": "model_ema",
+    "segvit": "state_dict",
+}
+
+
+def source_of_model(name):
+    """The release a locbench model name's checkpoints come from (its method's official code)."""
+    arch = name.split(".", 1)[0]
+    if arch == "glnet_16g":
+        return "glnet-ema"  # the 16G release reports its EMA weights
+    for prefix, source in (("glnet_", "glnet"), ("localvit_", "localvit"), ("pvt_", "localvit"),
+                           ("segvit_", "segvit"), ("locatvit_", "locatvit")):
+        if arch.startswith(prefix):
+            return source
+    return "timm"
 
 
 class ConvertError(Exception):
@@ -54,12 +87,17 @@ def _short_reason(err):
 
 
 def load_checkpoint(path, unsafe):
+    import argparse as _argparse
+
     import torch
 
     if not os.path.isfile(path):
         raise ConvertError("no such file")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        # DeiT-style training checkpoints (LocalViT's) keep their argparse.Namespace of training arguments beside the
+        # weights: a plain attribute bag, safe to rebuild.
+        with torch.serialization.safe_globals([_argparse.Namespace]):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - corrupt files raise all sorts of errors
         safe_error = _short_reason(err)
     if not unsafe:
@@ -219,9 +257,13 @@ loading and --unsafe:
 """)
     ap.add_argument("input", metavar="IN", help="checkpoint (.pth, .pth.tar, .bin)")
     ap.add_argument("output", metavar="OUT", help="output .safetensors file")
-    ap.add_argument("--key", choices=KEY_CHOICES, default="auto",
+    ap.add_argument("--key", choices=KEY_CHOICES, default=None,
                     help="where the tensor dict lives; auto tries "
-                         + ", ".join(AUTO_KEYS) + ", then the top level (default: auto)")
+                         + ", ".join(AUTO_KEYS) + ", then the top level (default: the source's, else auto)")
+    ap.add_argument("--source", choices=sorted(SOURCES),
+                    help="the release the checkpoint comes from; sets --key (see below)")
+    ap.add_argument("--model", metavar="NAME",
+                    help="the locbench model the weights are for; picks --source from its method")
     ap.add_argument("--strip-prefix", action="append", metavar="PREFIX",
                     help="remove PREFIX from key names that start with it (repeatable); "
                          "default: strip 'module.' if every key has it; "
@@ -242,6 +284,10 @@ loading and --unsafe:
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.source is None and args.model:
+        args.source = source_of_model(args.model)
+    if args.key is None:
+        args.key = SOURCES[args.source] if args.source else "auto"
     try:
         try:
             importlib.import_module("torch")

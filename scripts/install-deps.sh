@@ -7,7 +7,7 @@ PYTHON=${PYTHON:-python3}
 TORCH_VERSION=${TORCH_VERSION:-2.13.0}
 # clang-16 and its runtimes build the libFuzzer targets with ASan and UBSan (scripts/fuzz.sh).
 DEB_PACKAGES=(cmake g++ make libfmt-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev
-              libbenchmark-dev libcli11-dev libstb-dev clang-16 libclang-rt-16-dev)
+              libbenchmark-dev libcli11-dev libstb-dev libssl-dev clang-16 libclang-rt-16-dev)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
@@ -25,4 +25,14 @@ fi
 if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
   echo "install-deps: installing torch==${TORCH_VERSION} (CPU)"
   "$PYTHON" -m pip install --quiet "torch==${TORCH_VERSION}"
+fi
+
+# What the Python tests and the python/ package import (pinned; pip adds their small dependencies):
+# safetensors (checkpoint conversion and its tests), pandas (locbench.results / runs).
+py_missing=()
+"$PYTHON" -c "import safetensors" >/dev/null 2>&1 || py_missing+=("safetensors==0.8.0")
+"$PYTHON" -c "import pandas" >/dev/null 2>&1 || py_missing+=("pandas==3.1.1")
+if ((${#py_missing[@]})); then
+  echo "install-deps: installing ${py_missing[*]}"
+  "$PYTHON" -m pip install --quiet "${py_missing[@]}"
 fi

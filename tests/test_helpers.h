@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
 namespace locbench::testing {
@@ -33,5 +34,15 @@ inline std::string safetensors_bytes(const std::string& header, const std::strin
 }
 
 inline std::string source_dir() { return LOCBENCH_SOURCE_DIR; }
+
+// The message of the exception `fn` throws, or "<no error>".
+inline std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
 
 }  // namespace locbench::testing

@@ -139,6 +139,39 @@ TEST(Store, MigratesVersionZeroDatabaseKeepingItsData) {
   EXPECT_EQ(sql_scalar(db, "SELECT text FROM notes"), "kept");
 }
 
+TEST(Store, CellsKeepTheirCheckpointAndItsSha256) {
+  auto db = testing::temp_dir("store_checkpoint") / "r.db";
+  Store store(db.string());
+  const int64_t run_id = store.begin_run(sample_run());
+  Cell with = sample_cell("with");
+  with.checkpoint_path = "/cache/models--timm--vit/snapshots/abc/model.safetensors";
+  with.checkpoint_sha256 = std::string(64, 'e');
+  store.record_cell(run_id, with);
+  store.record_cell(run_id, sample_cell("without"));
+  const auto cells = store.cells(run_id);
+  ASSERT_EQ(cells.size(), 2u);
+  EXPECT_EQ(cells[0].checkpoint_path, with.checkpoint_path);
+  EXPECT_EQ(cells[0].checkpoint_sha256, with.checkpoint_sha256);
+  EXPECT_EQ(cells[1].checkpoint_path, "");
+  EXPECT_EQ(sql_scalar(db, "SELECT checkpoint_sha256 FROM cells WHERE cell_key='without'"), "<null>");
+}
+
+TEST(Store, MigratesAVersionThreeDatabaseToCheckpointColumns) {
+  auto db = testing::temp_dir("store_v3") / "r.db";
+  { Store store(db.string()); store.record_cell(store.begin_run(sample_run()), sample_cell("old")); }
+  // Back to version 3 as a file written before the columns existed would be.
+  sql_exec(db, "ALTER TABLE cells DROP COLUMN checkpoint_path; ALTER TABLE cells DROP COLUMN checkpoint_sha256;"
+               " PRAGMA user_version=3;");
+  Store store(db.string());
+  EXPECT_EQ(sql_scalar(db, "PRAGMA user_version"), std::to_string(schema_version()));
+  const auto runs = store.runs();
+  ASSERT_EQ(runs.size(), 1u);
+  const auto cells = store.cells(runs[0].id);
+  ASSERT_EQ(cells.size(), 1u);
+  EXPECT_EQ(cells[0].key, "old");
+  EXPECT_EQ(cells[0].checkpoint_sha256, "");
+}
+
 TEST(Store, ReopeningKeepsRunsAndCells) {
   auto db = testing::temp_dir("store_reopen") / "r.db";
   int64_t run_id = 0;

@@ -1,5 +1,6 @@
 #include "harness/checkpoint/checkpoint.h"
 
+#include "harness/checkpoint/format.h"
 #include "harness/checkpoint/safetensors.h"
 
 #include <cstring>
@@ -84,7 +85,8 @@ void write_safetensors(const std::string& path, const std::map<std::string, torc
   st::write(path, bytes, metadata);
 }
 
-void load_checkpoint(Model& model, const std::string& path) {
+void load_checkpoint(Model& model, const std::string& path, const std::string& model_name) {
+  require_safetensors(path, model_name);
   st::File file(path);
   std::map<std::string, torch::Tensor> targets;
   for (const auto& item : model.named_parameters(true)) targets.emplace(item.key(), item.value());

@@ -1,4 +1,5 @@
 // bench train and eval-seg: segmentation training (head, scratch, segmentor) and mIoU of predictions or models.
+#include "harness/checkpoint/weights.h"
 #include "harness/cli/cli_common.h"
 #include "harness/model/registry.h"
 #include "harness/seg/eval_seg.h"
@@ -20,7 +21,7 @@ void add_train_command(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto& to = o->train;
   cmd->add_option("--model", to.model, "Registered backbone (bench list models)")->required();
-  cmd->add_option("--checkpoint", to.checkpoint, "Backbone weights (safetensors, timm keys)");
+  cmd->add_option("--checkpoint", to.checkpoint, "Backbone weights: safetensors, 'pretrained', a tag or hf-hub:ORG/NAME");
   cmd->add_option("--task", to.task,
                   "head: frozen backbone; scratch: classification pre-training, then head; segmentor: a "
                   "segmentation model (SegViT) end to end with its own loss")
@@ -65,6 +66,9 @@ void add_train_command(CLI::App& app) {
   cmd->callback([cmd, o] {
     run_guarded("train", [&] {
       train::TrainOptions t = o->train;
+      const ResolvedWeights w = resolve_weights(t.model, t.checkpoint);  // a file, a tag, hf-hub:, pretrained
+      t.model = w.model;
+      t.checkpoint = w.path;
       // A segmentation model's released recipe, then what the command line says.
       if (const VariantInfo* info = Registry::instance().find(t.model); info && info->task == "segmentation") {
         train::apply_recipe(t, info->config);
@@ -102,7 +106,7 @@ void add_eval_seg_command(CLI::App& app) {
   cmd->add_flag("--reduce-zero-label", eo.reduce_zero_label, "Labels: 0 is ignored, k becomes k-1 (ADE20K)");
   auto* model = cmd->add_option("--model", mo.model,
                                 "Registered backbone scored with --head, or segmentation model (SegViT), on --root");
-  cmd->add_option("--checkpoint", mo.checkpoint, "Model weights (safetensors)");
+  cmd->add_option("--checkpoint", mo.checkpoint, "Model weights: safetensors, 'pretrained', a tag or hf-hub:ORG/NAME");
   cmd->add_option("--head", mo.head, "seg.safetensors written by bench train (needed for a backbone)");
   cmd->add_option("--dataset", mo.dataset_kind, "Dataset kind")
       ->check(CLI::IsMember(train::segmentation_dataset_kinds()))
@@ -131,6 +135,9 @@ void add_eval_seg_command(CLI::App& app) {
     }
     run_guarded("eval-seg", [&] {
       train::SegEvalOptions m = o->model;
+      const ResolvedWeights w = resolve_weights(m.model, m.checkpoint);
+      m.model = w.model;
+      m.checkpoint = w.path;
       // A segmentation model is scored with its released test settings unless the command line says otherwise.
       if (const VariantInfo* info = Registry::instance().find(m.model); info && info->task == "segmentation") {
         train::TrainOptions recipe;

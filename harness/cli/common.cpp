@@ -82,7 +82,7 @@ std::array<int64_t, 2> parse_img_size(const std::string& text) {
 
 const VariantInfo& lookup(const std::string& name) {
   const VariantInfo* info = Registry::instance().find(name);
-  if (!info) create_model(name);  // throws with a "did you mean"
+  if (!info) throw std::invalid_argument(Registry::instance().unknown_message(name));
   return *info;
 }
 

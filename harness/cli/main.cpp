@@ -2,6 +2,7 @@
 #include "harness/cli/cli_common.h"
 #include "harness/cli/commands.h"
 #include "harness/common/text.h"
+#include "harness/runner/runner.h"
 
 #include <CLI/CLI.hpp>
 
@@ -16,6 +17,8 @@ int main(int argc, char** argv) {
   CLI::App app{"locbench: locality in vision transformers, measured on one protocol"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every command");
+  app.set_version_flag("--version", [] { return locbench::runner::version_text(); },
+                       "locbench's version and commit, LibTorch, CUDA");
   locbench::cli::add_commands(app);
   // One line, as every other error ("bench: --size: Value 100000 not in range 8 to 8192; see bench --help").
   app.failure_message([](const CLI::App*, const CLI::Error& e) {

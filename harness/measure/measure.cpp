@@ -145,6 +145,8 @@ std::vector<Result> params(Context& ctx) {
 }
 
 std::vector<Result> macs(Context& ctx) {
+  if (const std::string why = ctx.model.compute_not_observable(); !why.empty())
+    throw std::runtime_error("MACs cannot be counted: " + why);
   auto input = torch::zeros({1, 3, ctx.img_size[0], ctx.img_size[1]});
   const MacCount count = count_macs([&] {
     torch::InferenceMode guard;

@@ -54,6 +54,8 @@ class Model : public torch::nn::Module {
   virtual int64_t num_blocks() const = 0;
   virtual int64_t num_features() const = 0;  // C of forward_dense
   virtual int64_t feature_stride() const = 0;
+  // Why the ops of this model's forward cannot be observed (so MACs cannot be counted), or empty when they can.
+  virtual std::string compute_not_observable() const { return {}; }
   // Keys an official checkpoint may carry that the model derives itself (accepted and ignored on load).
   virtual bool ignores_checkpoint_key(const std::string& /*key*/) const { return false; }
   // Segmentation models (registry task "segmentation", forward = class scores (B, K, H, W) at the input size) that

@@ -1,6 +1,7 @@
 #include "harness/runner/runner.h"
 
 #include "harness/checkpoint/checkpoint.h"
+#include "harness/checkpoint/sha256.h"
 #include "harness/data/imagefolder.h"
 #include "harness/measure/measure.h"
 #include "harness/store/store.h"
@@ -16,6 +17,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <tuple>
 
 #ifdef LOCBENCH_TORCH_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -135,7 +138,7 @@ class ModelCache {
     model_.reset();
     torch::manual_seed(cell.seed.value_or(0));
     ModelPtr model = create_model(cell.model->name, cell.model->args);
-    if (!cell.model->checkpoint.empty()) load_checkpoint(*model, cell.model->checkpoint);
+    if (!cell.model->checkpoint.empty()) load_checkpoint(*model, cell.model->checkpoint, cell.model->name);
     model->to(device);
     model->eval();
     key_ = key;
@@ -143,9 +146,20 @@ class ModelCache {
     return model_;
   }
 
+  // The file the cell's weights came from (a checkpoint, or an exported model's own file) and its SHA-256,
+  // hashed once per file.
+  std::pair<std::string, std::string> checkpoint(const suite::Cell& cell, const VariantInfo& variant) {
+    const std::string path = !cell.model->checkpoint.empty() ? cell.model->checkpoint : variant.file;
+    if (path.empty()) return {};
+    auto it = sha256_.find(path);
+    if (it == sha256_.end()) it = sha256_.emplace(path, sha256_file(path)).first;
+    return {path, it->second};
+  }
+
  private:
   std::string key_;
   ModelPtr model_;
+  std::map<std::string, std::string> sha256_;
 };
 
 torch::Device cell_device(const suite::Cell& cell) {
@@ -253,6 +267,20 @@ Environment describe_environment() {
   return env;
 }
 
+std::string version_text() {
+  const Environment env = describe_environment();
+  std::string cuda;
+#ifdef LOCBENCH_TORCH_CUDA
+  cuda = "built with CUDA; " + (env.gpu_name.empty() ? std::string("no CUDA device visible")
+                                                     : "runtime " + env.cuda_version + ", driver " +
+                                                           env.driver_version + ", " + env.gpu_name);
+#else
+  cuda = "none (CPU-only LibTorch build)";
+#endif
+  return std::string("locbench ") + LOCBENCH_VERSION + "\ncommit " + env.git_commit + "\nLibTorch " +
+         env.libtorch_version + "\nCUDA " + cuda;
+}
+
 int run_suite(const RunOptions& o) {
   const suite::Suite s = suite::load_suite(o.suite);
   const std::vector<suite::Cell> cells = suite::plan(s, o.device, o.only);
@@ -341,6 +369,7 @@ int run_suite(const RunOptions& o) {
       const torch::Device device = cell_device(cell);
       ModelPtr model = models.get(cell, device);
       const VariantInfo& variant = *Registry::instance().find(cell.model->name);
+      std::tie(record.checkpoint_path, record.checkpoint_sha256) = models.checkpoint(cell, variant);
       measure::Context ctx{*model, variant, cell, device};
       ctx.precision = cell.settings.value("precision", "fp32");
       ctx.batch_size = cell.settings.value("batch_size", int64_t{1});

@@ -24,4 +24,7 @@ struct Environment {
 };
 Environment describe_environment();
 
+// `bench --version`: locbench's version and commit, the LibTorch it runs on, and CUDA (build and device).
+std::string version_text();
+
 }  // namespace locbench::runner

@@ -107,6 +107,11 @@ const std::vector<std::string>& migrations() {
       R"sql(
         ALTER TABLE runs ADD COLUMN pid INTEGER;
       )sql",
+      // 5: the weights file each cell's model was loaded from, and its SHA-256.
+      R"sql(
+        ALTER TABLE cells ADD COLUMN checkpoint_path TEXT;
+        ALTER TABLE cells ADD COLUMN checkpoint_sha256 TEXT;
+      )sql",
   };
   return steps;
 }
@@ -420,11 +425,12 @@ void Store::record_cell(int64_t run_id, const Cell& cell) {
   }
   Statement insert(db_, path_,
                    "INSERT INTO cells(run_id, cell_key, model, dataset, measurement, settings, seed, status,"
-                   " error, started_at, ended_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+                   " error, started_at, ended_at, checkpoint_path, checkpoint_sha256) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
   insert.bind(1, run_id).bind(2, cell.key).bind(3, cell.model).bind_or_null(4, cell.dataset);
   insert.bind(5, cell.measurement).bind(6, cell.settings_json.empty() ? std::string("{}") : cell.settings_json);
   insert.bind(7, cell.seed).bind(8, std::string(cell.passed ? "passed" : "failed")).bind_or_null(9, cell.error);
   insert.bind_or_null(10, cell.started_at).bind_or_null(11, cell.ended_at);
+  insert.bind_or_null(12, cell.checkpoint_path).bind_or_null(13, cell.checkpoint_sha256);
   try {
     insert.step("recording " + where);
   } catch (const StoreError&) {
@@ -581,7 +587,7 @@ std::vector<Cell> Store::cells(int64_t run_id) const {
   {
     Statement st(db_, path_,
                  "SELECT id, cell_key, model, dataset, measurement, settings, seed, status, error, started_at,"
-                 " ended_at FROM cells WHERE run_id=? ORDER BY id");
+                 " ended_at, checkpoint_path, checkpoint_sha256 FROM cells WHERE run_id=? ORDER BY id");
     st.bind(1, run_id);
     while (st.step(what)) {
       Cell c;
@@ -590,6 +596,7 @@ std::vector<Cell> Store::cells(int64_t run_id) const {
       if (!st.is_null(6)) c.seed = st.int64(6);
       c.passed = st.text(7) == "passed";
       c.error = st.text(8), c.started_at = st.text(9), c.ended_at = st.text(10);
+      c.checkpoint_path = st.text(11), c.checkpoint_sha256 = st.text(12);
       index_of_id[st.int64(0)] = cells.size();
       cells.push_back(std::move(c));
     }

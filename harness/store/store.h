@@ -80,6 +80,9 @@ struct Cell {
   std::optional<int64_t> seed;
   bool passed = true;
   std::string error, started_at, ended_at;
+  // The weights file the cell's model was loaded from (schema version 5) and its SHA-256; empty (NULL) for a
+  // seeded initialisation.
+  std::string checkpoint_path, checkpoint_sha256;
   std::vector<Result> results;
   std::vector<CurvePoint> curves;  // written in the cell's transaction; empty for most measurements
   std::optional<Profile> profile;  // written in the cell's transaction; set by the `kernels` measurement

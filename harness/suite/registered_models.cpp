@@ -1,4 +1,6 @@
 // The suite parser's view of the model registry (the parser itself is torch-free).
+#include "harness/checkpoint/format.h"
+#include "harness/checkpoint/weights.h"
 #include "harness/model/registry.h"
 #include "harness/suite/suite.h"
 
@@ -14,6 +16,15 @@ class RegistryCatalogue : public ModelCatalogue {
   }
   std::vector<std::string> suggest(const std::string& name) const override {
     return Registry::instance().suggest(name);
+  }
+  std::string unknown_message(const std::string& name) const override {
+    return Registry::instance().unknown_message(name);
+  }
+  // Tags, "pretrained" and hf-hub: names resolve through the Hugging Face cache; the file must be safetensors.
+  Weights weights(const std::string& model, const std::string& spec) const override {
+    const ResolvedWeights w = resolve_weights(model, spec);
+    if (!w.path.empty()) require_safetensors(w.path, w.model);
+    return {w.model, w.path};
   }
 };
 

@@ -166,7 +166,7 @@ void parse_models(Checker& c, const json& root, Suite& s) {
     const std::string path = "models[" + std::to_string(i) + "]";
     const json entry = models[i].is_string() ? json{{"name", models[i]}} : models[i];
     if (!c.expect(entry, path, entry.is_object(), "a model name or an object")) continue;
-    c.unknown_keys(entry, path, {"name", "label", "checkpoint", "num_classes", "img_size", "drop_rate",
+    c.unknown_keys(entry, path, {"name", "label", "weights", "checkpoint", "num_classes", "img_size", "drop_rate",
                                  "drop_path_rate", "fused_attn"});
     ModelEntry m;
     auto name = c.string(entry, "name", path);
@@ -175,20 +175,31 @@ void parse_models(Checker& c, const json& root, Suite& s) {
       continue;
     }
     m.name = *name;
-    if (!c.models().task(m.name)) {
-      auto close = c.models().suggest(m.name);
-      c.error(path + ".name", "unknown model '" + m.name + "'" +
-                                  (close.empty() ? "" : " (did you mean " + close.front() + "?)"));
-    }
-    m.label = c.string(entry, "label", path).value_or(m.name);
-    if (!labels.insert(m.label).second) c.error(path + ".label", "duplicate model label '" + m.label + "'");
-    if (auto ckpt = c.string(entry, "checkpoint", path)) {
+    if (m.name.rfind("file:", 0) == 0) {  // an exported model: its path may use ${VAR}
       try {
-        m.checkpoint = expand_env(*ckpt, path + ".checkpoint");
-        if (!std::filesystem::is_regular_file(m.checkpoint))
-          c.error(path + ".checkpoint", "no such file '" + m.checkpoint + "'");
+        m.name = "file:" + expand_env(m.name.substr(5), path + ".name");
       } catch (const std::exception& e) {
-        c.error(path + ".checkpoint", e.what());
+        c.error(path + ".name", e.what());
+        continue;
+      }
+    }
+    const bool known = c.models().task(m.name).has_value();
+    if (!known) c.error(path + ".name", c.models().unknown_message(m.name));
+    m.label = c.string(entry, "label", path).value_or(*name);
+    if (!labels.insert(m.label).second) c.error(path + ".label", "duplicate model label '" + m.label + "'");
+    // "weights" (a file, "pretrained", a tag, "hf-hub:ORG/NAME"); "checkpoint" is the older name of a file.
+    if (entry.contains("weights") && entry.contains("checkpoint"))
+      c.error(path + ".checkpoint", "give either \"weights\" or \"checkpoint\"");
+    const char* key = entry.contains("weights") ? "weights" : "checkpoint";
+    if (auto spec = c.string(entry, key, path); spec && known) {
+      const std::string where = path + "." + key;
+      try {
+        m.weights = expand_env(*spec, where);
+        const ModelCatalogue::Weights w = c.models().weights(m.name, m.weights);
+        m.name = w.model;  // a tag in the weights names the tagged model, whose config comes with it
+        m.checkpoint = w.path;
+      } catch (const std::exception& e) {
+        c.error(where, e.what());
       }
     }
     if (auto n = c.integer<int64_t>(entry, "num_classes", path, 0, kMaxClasses)) m.args.num_classes = *n;
@@ -500,6 +511,17 @@ bool is_segmentation_dataset(const std::string& kind) { return kSegDatasets.coun
 bool kind_needs_segmentation(const std::string& kind) { return kSegMeasurements.count(kind) > 0; }
 bool kind_needs_dataset(const std::string& kind) { return !kNoDataset.count(kind); }
 bool kind_uses_batch_size(const std::string& kind) { return kBatched.count(kind) || kind == "accuracy"; }
+
+std::string ModelCatalogue::unknown_message(const std::string& name) const {
+  const auto close = suggest(name);
+  return "unknown model '" + one_line(name, 80) + "'" + (close.empty() ? "" : " (did you mean " + close.front() + "?)");
+}
+
+ModelCatalogue::Weights ModelCatalogue::weights(const std::string& model, const std::string& spec) const {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(spec, ec)) throw std::invalid_argument("no such file '" + one_line(spec) + "'");
+  return {model, spec};
+}
 
 std::string expand_env(const std::string& text, const std::string& where, std::string* variable) {
   std::string out;

@@ -20,9 +20,10 @@ class SuiteError : public std::invalid_argument {
 };
 
 struct ModelEntry {
-  std::string name;        // registered name
-  std::string label;       // row label in reports (default: name)
-  std::string checkpoint;  // safetensors path, empty for a seeded initialisation
+  std::string name;        // registered name; `arch.tag` when the weights name a tag
+  std::string label;       // row label in reports (default: the name as written)
+  std::string weights;     // the weights as the suite names them (after ${VAR} expansion), empty for none
+  std::string checkpoint;  // the safetensors file they resolve to, empty for a seeded initialisation
   ModelArgs args;          // overrides
 };
 
@@ -74,6 +75,15 @@ class ModelCatalogue {
   virtual std::optional<std::string> task(const std::string& name) const = 0;
   // The closest registered names, for "did you mean".
   virtual std::vector<std::string> suggest(const std::string& name) const = 0;
+  // One line saying why `name` is not a model (by default "unknown model" with the closest name).
+  virtual std::string unknown_message(const std::string& name) const;
+  // What a model's "weights" names: the model to build (`arch.tag` when the spec is a tag of it) and the file to
+  // load (empty for a seeded initialisation). Throws with the reason when it names nothing loadable. By default the
+  // spec is a file that must exist.
+  struct Weights {
+    std::string model, path;
+  };
+  virtual Weights weights(const std::string& model, const std::string& spec) const;
 };
 const ModelCatalogue& registered_models();
 

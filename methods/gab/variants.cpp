@@ -1,6 +1,7 @@
 // GAB variants (Kim et al., BMVC 2023, arXiv 2305.04722): timm's vit_relpos_{small,medium,base}_patch16_224 with and
 // without the per-layer Gaussian bias (the official 'vrelglmi' setting), and locbench's own ViT-Ti/S/B + GAB.
 #include "harness/model/registry.h"
+#include "methods/vit/pretrained_tags.h"
 #include "methods/vit/small_config.h"
 #include "methods/gab/gab.h"
 
@@ -31,7 +32,7 @@ VariantInfo relpos_variant(const std::string& name, int64_t dim, int64_t heads, 
     config.vit = vit::apply_args(base.vit, args);
     return std::make_shared<VisionTransformerRelPos>(config);
   };
-  return info;
+  return gab ? info : vit::with_timm_tags(std::move(info));  // timm publishes the relpos baselines (sw_in1k)
 }
 
 VariantInfo vit_gab_variant(const std::string& name, int64_t dim, int64_t heads) {

@@ -40,10 +40,22 @@ VariantInfo locatvit_pico() {
   return info;
 }
 
-const RegisterVariant kTiny{locatvit_variant("locatvit_tiny", 192, 3)};
+// The authors' ImageNet-1k releases on the Hugging Face Hub (sinahmr/LocAtViT README: `validate.py --model
+// hf-hub:sinahmr/locatvit_{tiny,base}`), with the official default_cfgs (timm's ViT _cfg(): mean = std = 0.5,
+// crop_pct 0.9, bicubic, 224 px, 1000 classes), which are the variants' own configs. They carry no tag.
+VariantInfo released(VariantInfo info, const std::string& hub_id) {
+  PretrainedTag release;
+  release.hf_hub_id = hub_id;
+  release.source = "sinahmr/LocAtViT README (Hugging Face Hub release)";
+  release.config = info.config;
+  info.pretrained.push_back(std::move(release));
+  return info;
+}
+
+const RegisterVariant kTiny{released(locatvit_variant("locatvit_tiny", 192, 3), "sinahmr/locatvit_tiny")};
 const RegisterVariant kPico{locatvit_pico()};
 const RegisterVariant kSmall{locatvit_variant("locatvit_small", 384, 6)};
-const RegisterVariant kBase{locatvit_variant("locatvit_base", 768, 12)};
+const RegisterVariant kBase{released(locatvit_variant("locatvit_base", 768, 12), "sinahmr/locatvit_base")};
 
 }  // namespace
 }  // namespace locbench::locatvit
