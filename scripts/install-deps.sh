@@ -6,7 +6,7 @@ set -euo pipefail
 PYTHON=${PYTHON:-python3}
 TORCH_VERSION=${TORCH_VERSION:-2.13.0}
 DEB_PACKAGES=(cmake g++ make libfmt-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev
-              libbenchmark-dev libcli11-dev libstb-dev)
+              libbenchmark-dev libcli11-dev libjpeg62-turbo-dev libpng-dev libopencv-dev libssl-dev)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do

@@ -19,6 +19,23 @@ void Registry::add(VariantInfo info) {
   variants_.emplace(std::move(name), std::move(info));
 }
 
+void Registry::add_head(HeadInfo info) {
+  if (heads_.count(info.name)) throw std::logic_error("head '" + info.name + "' is registered twice");
+  std::string name = info.name;
+  heads_.emplace(std::move(name), std::move(info));
+}
+
+const HeadInfo* Registry::find_head(const std::string& name) const {
+  auto it = heads_.find(name);
+  return it == heads_.end() ? nullptr : &it->second;
+}
+
+std::vector<const HeadInfo*> Registry::heads() const {
+  std::vector<const HeadInfo*> out;
+  for (const auto& [name, info] : heads_) out.push_back(&info);
+  return out;
+}
+
 const VariantInfo* Registry::find(const std::string& name) const {
   auto it = variants_.find(name);
   if (it != variants_.end()) return &it->second;
@@ -89,6 +106,18 @@ ModelPtr create_model(const std::string& name, const ModelArgs& args) {
   }
   model->set_variant_config(std::move(config));
   return model;
+}
+
+DecodeHeadPtr create_head(const std::string& name, const HeadArgs& args) {
+  const HeadInfo* info = Registry::instance().find_head(name);
+  if (!info) {
+    std::string known;
+    for (const HeadInfo* h : Registry::instance().heads()) known += (known.empty() ? "" : ", ") + h->name;
+    throw std::invalid_argument("unknown decode head '" + name + "' (registered: " + known + ")");
+  }
+  if (args.in_channels < 1 || args.num_classes < 1)
+    throw std::invalid_argument("decode head '" + name + "': in_channels and num_classes must be positive");
+  return info->factory(args);
 }
 
 }  // namespace locbench

@@ -20,11 +20,20 @@ struct VariantInfo {
   std::vector<std::string> aliases;
 };
 
+struct HeadInfo {
+  std::string name;   // e.g. "linear"
+  std::string paper;  // where the head comes from
+  std::function<DecodeHeadPtr(const HeadArgs&)> factory;
+};
+
 class Registry {
  public:
   static Registry& instance();
 
   void add(VariantInfo info);
+  void add_head(HeadInfo info);
+  const HeadInfo* find_head(const std::string& name) const;
+  std::vector<const HeadInfo*> heads() const;
   // nullptr when unknown; aliases resolve to their variant.
   const VariantInfo* find(const std::string& name) const;
   std::vector<const VariantInfo*> list() const;
@@ -33,15 +42,22 @@ class Registry {
 
  private:
   std::map<std::string, VariantInfo> variants_;
+  std::map<std::string, HeadInfo> heads_;
   std::map<std::string, std::string> aliases_;
 };
 
 // Builds a registered variant with overrides; throws std::invalid_argument for an unknown name.
 ModelPtr create_model(const std::string& name, const ModelArgs& args = {});
 
+// Builds a registered decode head; throws std::invalid_argument for an unknown name.
+DecodeHeadPtr create_head(const std::string& name, const HeadArgs& args);
+
 // Registers a variant at static-initialisation time (methods link as object libraries, so nothing is dropped).
 struct RegisterVariant {
   explicit RegisterVariant(VariantInfo info) { Registry::instance().add(std::move(info)); }
+};
+struct RegisterHead {
+  explicit RegisterHead(HeadInfo info) { Registry::instance().add_head(std::move(info)); }
 };
 
 }  // namespace locbench
