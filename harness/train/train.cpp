@@ -92,6 +92,11 @@ seg::IoUMetric evaluate(seg::SegmentationModelImpl& model, const seg::SegDataset
   }
   if (o.mode != "whole" && o.mode != "slide")
     throw std::invalid_argument("evaluation mode must be 'whole' or 'slide', not '" + o.mode + "'");
+  if (o.mode == "slide" && (o.stride[0] > o.crop_size[0] || o.stride[1] > o.crop_size[1]))
+    throw std::invalid_argument("slide stride " + std::to_string(o.stride[0]) + "x" + std::to_string(o.stride[1]) +
+                                " is larger than the crop " + std::to_string(o.crop_size[0]) + "x" +
+                                std::to_string(o.crop_size[1]) + ": windows would leave pixels uncovered");
+  if (!o.pred_dir.empty()) fs::create_directories(o.pred_dir);
   const bool was_training = model.is_training();
   model.eval();
   torch::InferenceMode guard;
@@ -111,6 +116,7 @@ seg::IoUMetric evaluate(seg::SegmentationModelImpl& model, const seg::SegDataset
       logits = seg::slide_inference(model, ex.image, so);
     }
     const data::Image pred = seg::argmax_label(logits);
+    if (!o.pred_dir.empty()) data::write_png((fs::path(o.pred_dir) / (samples[i].stem + ".png")).string(), pred);
     metric.process(pred.pixels.data(), ex.label.pixels.data(), ex.label.pixels.size());
     if (progress) progress(static_cast<double>(i + 1) / samples.size());
   }

@@ -86,6 +86,7 @@ struct EvalOptions {
   std::array<int64_t, 2> crop_size{512, 512};
   std::array<int64_t, 2> stride{341, 341};
   int64_t limit = 0;  // at most this many images (evenly spaced); 0 = all
+  std::string pred_dir;  // when set: each prediction written there as <stem>.png (train ids, 255 = none)
 };
 seg::IoUMetric evaluate(seg::SegmentationModelImpl& model, const seg::SegDataset& dataset, const EvalOptions& options,
                         const std::function<void(double)>& progress = {});
