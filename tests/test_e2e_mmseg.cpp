@@ -1,6 +1,7 @@
 // End to end against mmsegmentation 0.24 (tests/fixtures/make_e2e_mmseg_fixtures.py): the committed ADE20K-layout
 // JPEG set scored by `bench eval-seg --model` with the weights mmseg used, in whole and slide mode, SegViT and a
-// ViT + linear head. aAcc, mIoU and mAcc must equal mmseg's to 0.01 points (mmseg rounds them to 2 decimals).
+// ViT + linear head. aAcc, mIoU and mAcc must equal mmseg's to 0.01 points (mmseg rounds them to 2 decimals) and
+// the predicted maps must equal mmseg's pixel for pixel (at most 1 in 10,000 pixels may flip at a float tie).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <sstream>
 
 #include "harness/checkpoint/checkpoint.h"
+#include "harness/data/image.h"
 #include "harness/model/registry.h"
 #include "harness/seg/inference.h"
 #include "tests/filled_tensors.h"
@@ -73,17 +75,32 @@ TEST(EndToEndMmseg, EvalSegEqualsMmsegDatasetEvaluate) {
       write_safetensors((dir / "vit.safetensors").string(), filled(*backbone, "", ref["weights"]));
       write_safetensors((dir / "head.safetensors").string(), filled(*model, "decode_head.", ref["weights"]));
     }
+    const auto pred_dir = dir / ("pred_" + name);
     const Run r = bench("eval-seg " + args + " --dataset synthetic_ade20k --num-classes " + std::to_string(classes) +
-                            " --root " + fixture("e2e_ade20k") + " --json",
+                            " --root " + fixture("e2e_ade20k") + " --json --pred-out " + pred_dir.string(),
                         dir);
     ASSERT_EQ(r.code, 0) << r.err;
+    // Every predicted pixel as mmseg predicted it, up to float rounding at exact ties of the class scores.
+    int64_t pixels = 0, differing = 0, images = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(fixture("e2e_ade20k/mmseg_pred/" + name))) {
+      const data::Image theirs = data::read_label(entry.path().string());
+      const data::Image ours = data::read_label((pred_dir / entry.path().filename()).string());
+      ASSERT_EQ(ours.width, theirs.width);
+      ASSERT_EQ(ours.height, theirs.height);
+      for (size_t i = 0; i < ours.pixels.size(); ++i) differing += ours.pixels[i] != theirs.pixels[i];
+      pixels += static_cast<int64_t>(ours.pixels.size());
+      ++images;
+    }
+    EXPECT_EQ(images, 16);
+    EXPECT_LE(differing, pixels / 10000) << differing << " of " << pixels << " pixels differ from mmseg's predictions";
     const auto got = nlohmann::json::parse(r.out);
     for (const char* metric : {"aAcc", "mIoU", "mAcc"}) {
       const double ours = round2(got[metric].get<double>()), theirs = ref[metric].get<double>();
       EXPECT_LE(std::abs(ours - theirs), 0.01 + 1e-9) << metric << ": bench " << ours << ", mmseg " << theirs;
     }
     std::cout << "[ e2e " << name << " ] bench aAcc " << got["aAcc"] << " mIoU " << got["mIoU"] << " mAcc "
-              << got["mAcc"] << " | mmseg " << ref["aAcc"] << " " << ref["mIoU"] << " " << ref["mAcc"] << "\n";
+              << got["mAcc"] << " | mmseg " << ref["aAcc"] << " " << ref["mIoU"] << " " << ref["mAcc"] << " | "
+              << differing << " of " << pixels << " pixels differ\n";
   }
 }
 
