@@ -4,6 +4,11 @@
 #include "tests/test_helpers.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +30,8 @@ Result bench(const std::string& args, const std::filesystem::path& dir) {
 }
 
 int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+std::string fixture_root() { return source_dir() + "/tests/fixtures/e2e_ade20k"; }
 
 }  // namespace
 
@@ -159,4 +166,109 @@ TEST(Cli, EvalSegScoresFoldersAsJson) {
   r = bench("eval-seg --pred " + (dir / "pred").string() + " --gt " + (dir / "gt").string() + " --num-classes 2", dir);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("a.png"), std::string::npos) << r.err;
+}
+
+namespace {
+
+struct Measured {
+  int code;
+  std::string err;
+  long max_rss_kb;
+};
+
+// Runs build/bench with its own rusage (wait4), so the peak RSS is that command's alone.
+Measured bench_measured(const std::vector<std::string>& args, const std::filesystem::path& dir) {
+  const auto err_path = dir / "stderr.txt";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    FILE* err = std::freopen(err_path.c_str(), "w", stderr);
+    if (!err || !std::freopen("/dev/null", "w", stdout)) ::_exit(127);
+    std::vector<char*> argv{const_cast<char*>(LOCBENCH_BENCH_BIN)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(LOCBENCH_BENCH_BIN, argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  ::wait4(pid, &status, 0, &usage);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_bytes(err_path), usage.ru_maxrss};
+}
+
+// A PNG whose IHDR claims width x height (8-bit, `color_type`) with a few bytes of image data.
+std::string png_claiming(uint32_t width, uint32_t height, char color_type) {
+  auto be32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                       static_cast<char>(v)};
+  };
+  auto crc = [](const std::string& s) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (unsigned char b : s) {
+      c ^= b;
+      for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+  };
+  auto chunk = [&](const std::string& type, const std::string& data) {
+    return be32(static_cast<uint32_t>(data.size())) + type + data + be32(crc(type + data));
+  };
+  const std::string ihdr = be32(width) + be32(height) + std::string{'\x08', color_type, '\0', '\0', '\0'};
+  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) +
+         chunk("IDAT", std::string("\x78\x9c\x63\x60\x00\x00\x00\x02\x00\x01", 10)) + chunk("IEND", "");
+}
+
+}  // namespace
+
+TEST(Cli, DecompressionBombsAreOneLineErrorsWithBoundedMemory) {
+  // A 69-byte label map claiming 50000 x 50000 pixels and an image claiming 40000 x 40000: refused from the header
+  // (one line naming the file, exit 1), so the process never holds more than its own code and the model.
+  auto dir = temp_dir("cli_bombs");
+  std::filesystem::create_directories(dir / "pred");
+  std::filesystem::create_directories(dir / "gt");
+  data::write_png((dir / "gt" / "a.png").string(), data::Image{2, 1, 1, {1, 2}});
+  const std::string bomb = (dir / "pred" / "a.png").string();
+  write_bytes(bomb, png_claiming(50000, 50000, '\0'));
+  Measured r = bench_measured({"eval-seg", "--pred", (dir / "pred").string(), "--gt", (dir / "gt").string(),
+                               "--num-classes", "2"},
+                              dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find(bomb + ": image is 50000x50000"), std::string::npos) << r.err;
+  EXPECT_LT(r.max_rss_kb, 512 * 1024) << "peak RSS " << r.max_rss_kb << " kB";
+  std::cout << "[ bomb label ] peak RSS " << r.max_rss_kb / 1024 << " MiB\n";
+
+  // The limit is configurable: a map under the limit but above --max-pixels is refused the same way.
+  data::write_png(bomb, data::Image{2, 1, 1, {1, 0}});
+  r = bench_measured({"eval-seg", "--pred", (dir / "pred").string(), "--gt", (dir / "gt").string(), "--num-classes",
+                      "2", "--max-pixels", "1"},
+                     dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("above the limit of 1"), std::string::npos) << r.err;
+
+  // An ADE20K-layout image claiming 40000 x 40000 RGB pixels, scored with a model.
+  const auto root = dir / "ade";
+  std::filesystem::create_directories(root / "images" / "validation");
+  std::filesystem::create_directories(root / "annotations" / "validation");
+  const std::string image = (root / "images" / "validation" / "ADE_val_00000001.jpg").string();
+  write_bytes(image, png_claiming(40000, 40000, '\x02'));  // content, not the extension, decides the format
+  data::write_png((root / "annotations" / "validation" / "ADE_val_00000001.png").string(),
+                  data::Image{2, 1, 1, {1, 2}});
+  r = bench_measured({"eval-seg", "--model", "segvit_atm_vit_pico_64", "--dataset", "synthetic_ade20k",
+                      "--num-classes", "4", "--root", root.string()},
+                     dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find(image + ": image is 40000x40000"), std::string::npos) << r.err;
+  EXPECT_LT(r.max_rss_kb, 768 * 1024) << "peak RSS " << r.max_rss_kb << " kB";
+  std::cout << "[ bomb image ] peak RSS " << r.max_rss_kb / 1024 << " MiB\n";
+}
+
+TEST(Cli, SlideStrideLargerThanTheCropIsAnError) {
+  auto dir = temp_dir("cli_stride");
+  const auto r = bench("eval-seg --model segvit_atm_vit_pico_64 --dataset synthetic_ade20k --num-classes 4 --root " +
+                           fixture_root() + " --mode slide --crop 64 --stride 80",
+                       dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("stride 80x80 is larger than the crop 64x64"), std::string::npos) << r.err;
 }

@@ -201,3 +201,16 @@ TEST(WholeInference, RunsARegisteredVitOnAnOddSizedImage) {
   EXPECT_EQ(logits.sizes().vec(), (std::vector<int64_t>{1, 150, 300, 410}));
   EXPECT_TRUE(torch::isfinite(logits).all().item<bool>());
 }
+
+TEST(ArgmaxResized, EqualsTheArgmaxOfTheFullResizeOneClassAtATime) {
+  torch::manual_seed(3);
+  const torch::Tensor logits = torch::randn({1, 7, 9, 13});
+  const data::Image a = argmax_resized(logits, {37, 50});
+  const data::Image b = argmax_label(resize_logits(logits, {37, 50}));
+  EXPECT_EQ(a.width, 50);
+  EXPECT_EQ(a.height, 37);
+  EXPECT_EQ(a.pixels, b.pixels);
+  // Ties keep the first class, as argmax does.
+  const data::Image tie = argmax_resized(torch::zeros({1, 3, 2, 2}), {4, 4});
+  for (uint8_t v : tie.pixels) EXPECT_EQ(v, 0);
+}

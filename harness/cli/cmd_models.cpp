@@ -105,6 +105,15 @@ void forward(const ForwardOptions& o) {
   ModelPtr model = create_model(o.model, args);
   if (!o.weights.empty()) load_checkpoint(*model, o.weights);
   model->eval();
+  // Sides that are not multiples of the feature stride are zero-padded right/bottom, as timm's dynamic_img_pad
+  // (and mmseg's AdaptivePadding) pad inside the patch embedding: no partial patch is dropped. Segmentation models
+  // pad inside themselves and give scores at the input size.
+  if (lookup(o.model).task != "segmentation") {
+    const int64_t s = model->feature_stride();
+    const int64_t pad_h = (s - image.size(2) % s) % s, pad_w = (s - image.size(3) % s) % s;
+    if (pad_h || pad_w)
+      image = torch::nn::functional::pad(image, torch::nn::functional::PadFuncOptions({0, pad_w, 0, pad_h}));
+  }
   torch::Tensor result;
   {
     torch::InferenceMode guard;
@@ -143,6 +152,12 @@ void add_list_command(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   models->add_flag("--json", *json, "Print JSON");
   models->callback([json] { run_guarded("list models", [&] { list_models(*json); }); });
+  auto* heads = list->add_subcommand("heads", "Every decode head (bench train --task head, eval-seg --head)");
+  heads->callback([] {
+    run_guarded("list heads", [] {
+      for (const HeadInfo* h : Registry::instance().heads()) std::cout << h->name << "  " << h->paper << "\n";
+    });
+  });
 }
 
 void add_info_command(CLI::App& app) {
@@ -159,7 +174,8 @@ void add_info_command(CLI::App& app) {
 }
 
 void add_forward_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("forward", "Run a model on images from a safetensors file");
+  auto* cmd = app.add_subcommand("forward", "Run a model on images from a safetensors file (sides that are not "
+                                            "multiples of the feature stride are zero-padded right/bottom)");
   auto f = std::make_shared<ForwardOptions>();
   cmd->add_option("--model", f->model, "Registered model name")->required();
   cmd->add_option("--weights", f->weights, "Checkpoint (.safetensors, timm/official keys)");

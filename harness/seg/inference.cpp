@@ -130,20 +130,56 @@ torch::Tensor slide_logits(const EncodeDecode& encode_decode, const torch::Tenso
   return preds / count.to(preds.dtype());
 }
 
+torch::Tensor whole_logits(SegmentationModelImpl& model, const data::Image& image,
+                           const WholeInferenceOptions& options) {
+  torch::InferenceMode guard;
+  const torch::Tensor x = preprocess(image, options.scale, options.norm, options.min_size).to(device_of(model));
+  return model.forward(x);
+}
+
+torch::Tensor slide_logits(SegmentationModelImpl& model, const data::Image& image,
+                           const SlideInferenceOptions& options) {
+  torch::InferenceMode guard;
+  const torch::Tensor x = preprocess(image, options.scale, options.norm, options.min_size).to(device_of(model));
+  const EncodeDecode encode_decode = [&model](const torch::Tensor& crops) { return model.forward(crops); };
+  return slide_logits(encode_decode, x, options.crop_size, options.stride, options.max_batch);
+}
+
 torch::Tensor whole_inference(SegmentationModelImpl& model, const data::Image& image,
                               const WholeInferenceOptions& options) {
   torch::InferenceMode guard;
-  const torch::Tensor x = preprocess(image, options.scale, options.norm, options.min_size).to(device_of(model));
-  return resize_logits(model.forward(x), {image.height, image.width});
+  return resize_logits(whole_logits(model, image, options), {image.height, image.width});
 }
 
 torch::Tensor slide_inference(SegmentationModelImpl& model, const data::Image& image,
                               const SlideInferenceOptions& options) {
   torch::InferenceMode guard;
-  const torch::Tensor x = preprocess(image, options.scale, options.norm, options.min_size).to(device_of(model));
-  const EncodeDecode encode_decode = [&model](const torch::Tensor& crops) { return model.forward(crops); };
-  const torch::Tensor logits = slide_logits(encode_decode, x, options.crop_size, options.stride, options.max_batch);
-  return resize_logits(logits, {image.height, image.width});
+  return resize_logits(slide_logits(model, image, options), {image.height, image.width});
+}
+
+data::Image argmax_resized(const torch::Tensor& logits, std::array<int64_t, 2> size) {
+  if (logits.dim() != 4 || logits.size(0) != 1) throw std::invalid_argument("argmax_resized: expects (1, K, h, w)");
+  if (logits.size(1) > 255) throw std::invalid_argument("argmax_resized: more than 255 classes do not fit 8 bits");
+  torch::InferenceMode guard;
+  // One class plane at a time: the bilinear resize is per channel, so each plane equals the one a full resize
+  // gives; a running maximum (strictly greater wins, the first maximum stays, as argmax) keeps memory at a few
+  // planes of the output size instead of K.
+  torch::Tensor best, ids;
+  for (int64_t k = 0; k < logits.size(1); ++k) {
+    const torch::Tensor plane = resize_logits(logits.slice(1, k, k + 1), size)[0][0];
+    if (k == 0) {
+      best = plane.clone();
+      ids = torch::zeros(plane.sizes(), plane.options().dtype(torch::kUInt8));
+      continue;
+    }
+    const torch::Tensor better = plane > best;
+    best = torch::where(better, plane, best);
+    ids.masked_fill_(better, static_cast<uint8_t>(k));
+  }
+  ids = ids.cpu().contiguous();
+  data::Image label{static_cast<int>(size[1]), static_cast<int>(size[0]), 1, {}};
+  label.pixels.assign(ids.data_ptr<uint8_t>(), ids.data_ptr<uint8_t>() + ids.numel());
+  return label;
 }
 
 data::Image argmax_label(const torch::Tensor& logits) {

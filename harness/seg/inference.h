@@ -86,11 +86,21 @@ torch::Tensor resize_logits(const torch::Tensor& logits, std::array<int64_t, 2> 
 torch::Tensor slide_logits(const EncodeDecode& encode_decode, const torch::Tensor& images,
                            std::array<int64_t, 2> crop_size, std::array<int64_t, 2> stride, int64_t max_batch = 0);
 
+// Logits (1, K, h, w) at the size of the network input (after the test Resize).
+torch::Tensor whole_logits(SegmentationModelImpl& model, const data::Image& image,
+                           const WholeInferenceOptions& options = {});
+torch::Tensor slide_logits(SegmentationModelImpl& model, const data::Image& image,
+                           const SlideInferenceOptions& options = {});
 // Logits (1, K, H0, W0) at the original image size.
 torch::Tensor whole_inference(SegmentationModelImpl& model, const data::Image& image,
                               const WholeInferenceOptions& options = {});
 torch::Tensor slide_inference(SegmentationModelImpl& model, const data::Image& image,
                               const SlideInferenceOptions& options = {});
+
+// argmax over classes of logits (1, K, h, w) bilinearly resized to `size` (H0, W0), as mmseg's inference resizes to
+// ori_shape before its softmax and argmax, computed one class plane at a time: memory stays at a few planes of the
+// output size however many classes there are (150 classes of a 9400 x 9400 image would be 53 GB at once).
+data::Image argmax_resized(const torch::Tensor& logits, std::array<int64_t, 2> size);
 
 // argmax over classes of logits (1, K, H, W) -> 1-channel label map of train ids.
 data::Image argmax_label(const torch::Tensor& logits);

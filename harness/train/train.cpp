@@ -102,10 +102,11 @@ seg::IoUMetric evaluate(seg::SegmentationModelImpl& model, const seg::SegDataset
   torch::InferenceMode guard;
   seg::IoUMetric metric(dataset.num_classes);
   for (size_t i = 0; i < samples.size(); ++i) {
-    const seg::SegExample ex = seg::load_sample(dataset, samples[i]);
+    seg::SegExample ex = seg::load_sample(dataset, samples[i]);
+    const std::array<int64_t, 2> size{ex.image.height, ex.image.width};
     torch::Tensor logits;
     if (o.mode == "whole") {
-      logits = seg::whole_inference(model, ex.image, seg::WholeInferenceOptions{o.scale, o.min_size, o.norm});
+      logits = seg::whole_logits(model, ex.image, seg::WholeInferenceOptions{o.scale, o.min_size, o.norm});
     } else {
       seg::SlideInferenceOptions so;
       so.scale = o.scale;
@@ -113,9 +114,10 @@ seg::IoUMetric evaluate(seg::SegmentationModelImpl& model, const seg::SegDataset
       so.norm = o.norm;
       so.crop_size = o.crop_size;
       so.stride = o.stride;
-      logits = seg::slide_inference(model, ex.image, so);
+      logits = seg::slide_logits(model, ex.image, so);
     }
-    const data::Image pred = seg::argmax_label(logits);
+    ex.image = {};  // the decoded file is no longer needed while the prediction is resized to its size
+    const data::Image pred = seg::argmax_resized(logits, size);
     if (!o.pred_dir.empty()) data::write_png((fs::path(o.pred_dir) / (samples[i].stem + ".png")).string(), pred);
     metric.process(pred.pixels.data(), ex.label.pixels.data(), ex.label.pixels.size());
     if (progress) progress(static_cast<double>(i + 1) / samples.size());
