@@ -1,6 +1,7 @@
 // build/bench end to end: exit codes, one-line errors naming the file or field, no partial output files.
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/data/image.h"
+#include "tests/image_test_helpers.h"
 #include "tests/test_helpers.h"
 
 #include <gtest/gtest.h>
@@ -193,28 +194,6 @@ Measured bench_measured(const std::vector<std::string>& args, const std::filesys
   struct rusage usage {};
   ::wait4(pid, &status, 0, &usage);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_bytes(err_path), usage.ru_maxrss};
-}
-
-// A PNG whose IHDR claims width x height (8-bit, `color_type`) with a few bytes of image data.
-std::string png_claiming(uint32_t width, uint32_t height, char color_type) {
-  auto be32 = [](uint32_t v) {
-    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-                       static_cast<char>(v)};
-  };
-  auto crc = [](const std::string& s) {
-    uint32_t c = 0xFFFFFFFFu;
-    for (unsigned char b : s) {
-      c ^= b;
-      for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-    }
-    return ~c;
-  };
-  auto chunk = [&](const std::string& type, const std::string& data) {
-    return be32(static_cast<uint32_t>(data.size())) + type + data + be32(crc(type + data));
-  };
-  const std::string ihdr = be32(width) + be32(height) + std::string{'\x08', color_type, '\0', '\0', '\0'};
-  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) +
-         chunk("IDAT", std::string("\x78\x9c\x63\x60\x00\x00\x00\x02\x00\x01", 10)) + chunk("IEND", "");
 }
 
 }  // namespace

@@ -172,7 +172,8 @@ Image read_png(FILE* f, const std::string& path, ReadProtocol protocol, const De
   if (!png.gray16.empty()) {
     // PIL opens 16-bit greyscale as mode I;16, whose conversion to RGB clips at 255.
     Image gray{png.image.width, png.image.height, 1, std::vector<uint8_t>(png.gray16.size())};
-    for (size_t i = 0; i < png.gray16.size(); ++i) gray.pixels[i] = static_cast<uint8_t>(std::min<int>(png.gray16[i], 255));
+    for (size_t i = 0; i < png.gray16.size(); ++i)
+      gray.pixels[i] = static_cast<uint8_t>(std::min<int>(png.gray16[i], 255));
     png.gray16 = {};
     rgb = gray_to_rgb(gray);
   } else {

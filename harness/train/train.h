@@ -100,8 +100,9 @@ seg::SegDataset open_seg_dataset(const std::string& kind, const std::string& roo
                                  const data::DecodeLimits& limits = {});
 
 struct TrainOptions {
-  // head: the registered `linear` head on a frozen backbone; scratch: classification, then head; segmentor: a whole segmentation
-  // model (registry task "segmentation", e.g. SegViT) trained end to end with its own loss (Model::segmentation_loss)
+  // head: the registered `linear` head on a frozen backbone; scratch: classification, then head; segmentor: a whole
+  // segmentation model (registry task "segmentation", e.g. SegViT) trained end to end with its own loss
+  // (Model::segmentation_loss)
   std::string task = "head";
   std::string model;          // registered name
   std::string checkpoint;     // backbone weights (task head); empty = seeded initialisation

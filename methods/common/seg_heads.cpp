@@ -39,14 +39,17 @@ torch::Tensor LinearSegHeadImpl::forward(const torch::Tensor& features, std::arr
 
 namespace {
 
+DecodeHeadPtr make_linear_head(const HeadArgs& args) {
+  LinearSegHeadOptions o;
+  o.in_channels = args.in_channels;
+  o.num_classes = args.num_classes;
+  return std::make_shared<LinearSegHeadImpl>(o);
+}
+
 const RegisterHead kLinear{{"linear",
-                            "LocAtViT (Hajimiri et al., ICLR 2026, arXiv 2603.04892): sinahmr/LocAtViT evaluations/segmentation/linear_seg.py",
-                            [](const HeadArgs& args) -> DecodeHeadPtr {
-                              LinearSegHeadOptions o;
-                              o.in_channels = args.in_channels;
-                              o.num_classes = args.num_classes;
-                              return std::make_shared<LinearSegHeadImpl>(o);
-                            }}};
+                            "LocAtViT (Hajimiri et al., ICLR 2026, arXiv 2603.04892), "
+                            "evaluations/segmentation/linear_seg.py",
+                            make_linear_head}};
 
 }  // namespace
 
