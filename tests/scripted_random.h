@@ -14,7 +14,7 @@ namespace locbench::testing {
 class ScriptedRandom : public seg::RandomSource {
  public:
   explicit ScriptedRandom(const nlohmann::json& draws) : draws_(draws) {}
-  double random_sample() override { return next("random_sample", {}).get<double>(); }
+  double random_sample() override { return next("random_sample", nlohmann::json::array()).get<double>(); }
   int64_t randint(int64_t low, int64_t high) override { return next("randint", {low, high}).get<int64_t>(); }
   double uniform(double low, double high) override { return next("uniform", {low, high}).get<double>(); }
   bool exhausted() const { return i_ == draws_.size(); }
