@@ -19,6 +19,7 @@ struct ErrorManager {
   jmp_buf jump;
   char message[JMSG_LENGTH_MAX];
   bool truncated;
+  bool refused;  // a limit (pixels, scans) refused the file: the message says which
   int max_scans;
 };
 
@@ -41,7 +42,9 @@ void on_progress(j_common_ptr cinfo) {
   auto* err = reinterpret_cast<ErrorManager*>(cinfo->err);
   const int scan = reinterpret_cast<j_decompress_ptr>(cinfo)->input_scan_number;
   if (scan > err->max_scans) {
-    std::snprintf(err->message, sizeof(err->message), "more than %d progressive scans", err->max_scans);
+    std::snprintf(err->message, sizeof(err->message), "progressive JPEG with more than %d scans (max_jpeg_scans)",
+                  err->max_scans);
+    err->refused = true;
     std::longjmp(err->jump, 1);
   }
 }
@@ -76,10 +79,12 @@ bool decode(FILE* f, const DecodeLimits& limits, bool header_only, ErrorManager&
     return true;
   }
   if (static_cast<int64_t>(cinfo.image_width) * cinfo.image_height > limits.max_pixels) {
-    std::snprintf(err.message, sizeof(err.message), "image is %ux%u = %lld pixels, above the limit of %lld",
-                  cinfo.image_width, cinfo.image_height,
+    std::snprintf(err.message, sizeof(err.message),
+                  "image is %ux%u = %lld pixels, above the limit of %lld (max_pixels)", cinfo.image_width,
+                  cinfo.image_height,
                   static_cast<long long>(static_cast<int64_t>(cinfo.image_width) * cinfo.image_height),
                   static_cast<long long>(limits.max_pixels));
+    err.refused = true;
     jpeg_destroy_decompress(&cinfo);
     return false;
   }
@@ -164,6 +169,7 @@ JpegImage decode_jpeg(FILE* f, const std::string& path, const DecodeLimits& limi
   ImageHeader header;
   JpegImage out;
   if (!decode(f, limits, false, err, header, out)) {
+    if (err.refused) throw DataError(path + ": " + err.message);
     throw DataError(path + ": cannot decode JPEG (" + err.message + ")");
   }
   if (err.truncated) throw DataError(path + ": JPEG file is truncated (premature end of data)");

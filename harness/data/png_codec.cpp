@@ -14,6 +14,7 @@ namespace {
 
 struct ErrorState {
   char message[256];
+  bool refused;  // the pixel limit refused the file
 };
 
 [[noreturn]] void on_error(png_structp png, png_const_charp msg) {
@@ -60,10 +61,11 @@ bool decode(FILE* f, const DecodeLimits* limits, PngOutput output, ErrorState& e
     return true;
   }
   if (static_cast<int64_t>(width) * height > limits->max_pixels) {
-    std::snprintf(err.message, sizeof(err.message), "image is %ux%u = %lld pixels, above the limit of %lld",
-                  static_cast<unsigned>(width), static_cast<unsigned>(height),
-                  static_cast<long long>(static_cast<int64_t>(width) * height),
+    std::snprintf(err.message, sizeof(err.message),
+                  "image is %ux%u = %lld pixels, above the limit of %lld (max_pixels)", static_cast<unsigned>(width),
+                  static_cast<unsigned>(height), static_cast<long long>(static_cast<int64_t>(width) * height),
                   static_cast<long long>(limits->max_pixels));
+    err.refused = true;
     png_destroy_read_struct(&png, &info, nullptr);
     return false;
   }
@@ -167,7 +169,10 @@ ImageHeader png_header(FILE* f, const std::string& path) {
 PngImage decode_png(FILE* f, const std::string& path, const DecodeLimits& limits, PngOutput output) {
   ErrorState err{};
   PngImage out;
-  if (!decode(f, &limits, output, err, out)) throw DataError(path + ": cannot decode PNG (" + err.message + ")");
+  if (!decode(f, &limits, output, err, out)) {
+    if (err.refused) throw DataError(path + ": " + err.message);
+    throw DataError(path + ": cannot decode PNG (" + err.message + ")");
+  }
   return out;
 }
 

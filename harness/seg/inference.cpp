@@ -173,8 +173,8 @@ data::Image argmax_resized(const torch::Tensor& logits, std::array<int64_t, 2> s
       continue;
     }
     const torch::Tensor better = plane > best;
-    best = torch::where(better, plane, best);
     ids.masked_fill_(better, static_cast<uint8_t>(k));
+    torch::maximum_out(best, best, plane);
   }
   ids = ids.cpu().contiguous();
   data::Image label{static_cast<int>(size[1]), static_cast<int>(size[0]), 1, {}};
