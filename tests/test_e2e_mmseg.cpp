@@ -38,12 +38,12 @@ std::map<std::string, torch::Tensor> filled(torch::nn::Module& module, const std
   return out;
 }
 
-struct Run {
+struct BenchRun {
   int code;
   std::string out, err;
 };
 
-Run bench(const std::string& args, const std::filesystem::path& dir) {
+BenchRun bench(const std::string& args, const std::filesystem::path& dir) {
   const auto out = dir / "stdout.txt", err = dir / "stderr.txt";
   const std::string cmd = "cd " + dir.string() + " && " + LOCBENCH_BENCH_BIN + " " + args + " >" + out.string() +
                           " 2>" + err.string();
@@ -76,7 +76,7 @@ TEST(EndToEndMmseg, EvalSegEqualsMmsegDatasetEvaluate) {
       write_safetensors((dir / "head.safetensors").string(), filled(*model, "decode_head.", ref["weights"]));
     }
     const auto pred_dir = dir / ("pred_" + name);
-    const Run r = bench("eval-seg " + args + " --dataset synthetic_ade20k --num-classes " + std::to_string(classes) +
+    const BenchRun r = bench("eval-seg " + args + " --dataset synthetic_ade20k --num-classes " + std::to_string(classes) +
                             " --root " + fixture("e2e_ade20k") + " --json --pred-out " + pred_dir.string(),
                         dir);
     ASSERT_EQ(r.code, 0) << r.err;
