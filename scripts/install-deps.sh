@@ -7,7 +7,8 @@ PYTHON=${PYTHON:-python3}
 TORCH_VERSION=${TORCH_VERSION:-2.13.0}
 # clang-16 and its runtimes build the libFuzzer targets with ASan and UBSan (scripts/fuzz.sh).
 DEB_PACKAGES=(cmake g++ make libfmt-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev
-              libbenchmark-dev libcli11-dev libstb-dev libssl-dev clang-16 libclang-rt-16-dev)
+              libbenchmark-dev libcli11-dev libjpeg62-turbo-dev libpng-dev libopencv-dev libssl-dev clang-16
+              libclang-rt-16-dev)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do

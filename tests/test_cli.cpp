@@ -1,9 +1,15 @@
 // build/bench end to end: exit codes, one-line errors naming the file or field, no partial output files.
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/data/image.h"
+#include "tests/image_test_helpers.h"
 #include "tests/test_helpers.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +31,8 @@ Result bench(const std::string& args, const std::filesystem::path& dir) {
 }
 
 int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+std::string fixture_root() { return source_dir() + "/tests/fixtures/e2e_ade20k"; }
 
 }  // namespace
 
@@ -108,6 +116,25 @@ TEST(Cli, ForwardWithTimmWeightsReproducesTimm) {
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
+TEST(Cli, ForwardPadsPartialPatchesAsDynamicImgPad) {
+  // 30 x 40 on a patch-16 ViT: zero-padded right/bottom to 32 x 48 (a 2 x 3 grid), as timm's dynamic_img_pad pads
+  // inside the patch embedding, instead of refusing the input or dropping the partial patches.
+  auto dir = temp_dir("cli_forward_pad");
+  const auto in = (dir / "in.safetensors").string(), padded = (dir / "padded.safetensors").string();
+  const auto out = (dir / "out.safetensors").string(), ref = (dir / "ref.safetensors").string();
+  torch::manual_seed(4);
+  const torch::Tensor x = torch::randn({1, 3, 30, 40});
+  write_safetensors(in, {{"image", x}});
+  write_safetensors(padded, {{"image", torch::nn::functional::pad(
+                                           x, torch::nn::functional::PadFuncOptions({0, 8, 0, 2}))}});
+  ASSERT_EQ(bench("forward --model vit_tiny_patch16_224 --features --input " + in + " --output " + out, dir).code, 0);
+  ASSERT_EQ(bench("forward --model vit_tiny_patch16_224 --features --input " + padded + " --output " + ref, dir).code,
+            0);
+  const torch::Tensor features = read_safetensors(out).at("features");
+  EXPECT_EQ(features.sizes(), (std::vector<int64_t>{1, 192, 2, 3}));
+  EXPECT_TRUE(torch::equal(features, read_safetensors(ref).at("features")));
+}
+
 TEST(Cli, BadInputsFailWithoutWritingOutput) {
   auto dir = temp_dir("cli_bad");
   const auto out = (dir / "out.safetensors").string();
@@ -123,12 +150,6 @@ TEST(Cli, BadInputsFailWithoutWritingOutput) {
   auto no_image = bench("forward --model vit_tiny_patch16_224 --input " + wrong + " --output " + out, dir);
   EXPECT_EQ(no_image.code, 2);
   EXPECT_NE(no_image.err.find(wrong + ": no tensor 'image'"), std::string::npos) << no_image.err;
-
-  write_safetensors(wrong, {{"image", torch::zeros({1, 3, 30, 32})}});
-  auto bad_size = bench("forward --model vit_tiny_patch16_224 --input " + wrong + " --output " + out, dir);
-  EXPECT_EQ(bad_size.code, 1);
-  EXPECT_EQ(lines(bad_size.err), 1) << bad_size.err;
-  EXPECT_NE(bad_size.err.find("multiple of the patch size"), std::string::npos) << bad_size.err;
 
   write_bytes(wrong, "not a safetensors file at all");
   auto corrupt = bench("forward --model vit_tiny_patch16_224 --input " + wrong + " --output " + out, dir);
@@ -224,4 +245,85 @@ TEST(Cli, TwoProcessesSynthesisingOneFolderBothSucceed) {
   size_t images = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(out)) images += e.path().extension() == ".jpg";
   EXPECT_EQ(images, 90u);
+namespace {
+
+struct Measured {
+  int code;
+  std::string err;
+  long max_rss_kb;
+};
+
+// Runs build/bench with its own rusage (wait4), so the peak RSS is that command's alone.
+Measured bench_measured(const std::vector<std::string>& args, const std::filesystem::path& dir) {
+  const auto err_path = dir / "stderr.txt";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    FILE* err = std::freopen(err_path.c_str(), "w", stderr);
+    if (!err || !std::freopen("/dev/null", "w", stdout)) ::_exit(127);
+    std::vector<char*> argv{const_cast<char*>(LOCBENCH_BENCH_BIN)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(LOCBENCH_BENCH_BIN, argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  struct rusage usage {};
+  ::wait4(pid, &status, 0, &usage);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_bytes(err_path), usage.ru_maxrss};
+}
+
+}  // namespace
+
+TEST(Cli, DecompressionBombsAreOneLineErrorsWithBoundedMemory) {
+  // A 69-byte label map claiming 50000 x 50000 pixels and an image claiming 40000 x 40000: refused from the header
+  // (one line naming the file, exit 1), so the process never holds more than its own code and the model.
+  auto dir = temp_dir("cli_bombs");
+  std::filesystem::create_directories(dir / "pred");
+  std::filesystem::create_directories(dir / "gt");
+  data::write_png((dir / "gt" / "a.png").string(), data::Image{2, 1, 1, {1, 2}});
+  const std::string bomb = (dir / "pred" / "a.png").string();
+  write_bytes(bomb, png_claiming(50000, 50000, '\0'));
+  Measured r = bench_measured({"eval-seg", "--pred", (dir / "pred").string(), "--gt", (dir / "gt").string(),
+                               "--num-classes", "2"},
+                              dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find(bomb + ": image is 50000x50000"), std::string::npos) << r.err;
+  EXPECT_LT(r.max_rss_kb, 512 * 1024) << "peak RSS " << r.max_rss_kb << " kB";
+  std::cout << "[ bomb label ] peak RSS " << r.max_rss_kb / 1024 << " MiB\n";
+
+  // The limit is configurable: a map under the limit but above --max-pixels is refused the same way.
+  data::write_png(bomb, data::Image{2, 1, 1, {1, 0}});
+  r = bench_measured({"eval-seg", "--pred", (dir / "pred").string(), "--gt", (dir / "gt").string(), "--num-classes",
+                      "2", "--max-pixels", "1"},
+                     dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("above the limit of 1"), std::string::npos) << r.err;
+
+  // An ADE20K-layout image claiming 40000 x 40000 RGB pixels, scored with a model.
+  const auto root = dir / "ade";
+  std::filesystem::create_directories(root / "images" / "validation");
+  std::filesystem::create_directories(root / "annotations" / "validation");
+  const std::string image = (root / "images" / "validation" / "ADE_val_00000001.jpg").string();
+  write_bytes(image, png_claiming(40000, 40000, '\x02'));  // content, not the extension, decides the format
+  data::write_png((root / "annotations" / "validation" / "ADE_val_00000001.png").string(),
+                  data::Image{2, 1, 1, {1, 2}});
+  r = bench_measured({"eval-seg", "--model", "segvit_atm_vit_pico_64", "--dataset", "synthetic_ade20k",
+                      "--num-classes", "4", "--root", root.string()},
+                     dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find(image + ": image is 40000x40000"), std::string::npos) << r.err;
+  EXPECT_LT(r.max_rss_kb, 768 * 1024) << "peak RSS " << r.max_rss_kb << " kB";
+  std::cout << "[ bomb image ] peak RSS " << r.max_rss_kb / 1024 << " MiB\n";
+}
+
+TEST(Cli, SlideStrideLargerThanTheCropIsAnError) {
+  auto dir = temp_dir("cli_stride");
+  const auto r = bench("eval-seg --model segvit_atm_vit_pico_64 --dataset synthetic_ade20k --num-classes 4 --root " +
+                           fixture_root() + " --mode slide --crop 64 --stride 80",
+                       dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("stride 80x80 is larger than the crop 64x64"), std::string::npos) << r.err;
 }

@@ -294,18 +294,19 @@ TEST(GeneratedDataset, TwoProcessesGeneratingOneRootBothEndWithTheWinnersData) {
   }
 }
 
-TEST(ImageReaders, SixteenBitPnmIsRefusedNotOverread) {
-  // 19 bytes on which stb_image 2.27 reads past its buffer (found by tests/fuzz/fuzz_image).
+TEST(ImageReaders, PnmIsRefusedByName) {
+  // 19 bytes on which Debian's stb_image 2.27 read past its buffer (found by tests/fuzz/fuzz_image); PNM is not a
+  // format the references' datasets use, and the readers refuse it from its first bytes.
   auto dir = temp_dir("pnm16");
   const auto path = (dir / "a.pgm").string();
   write_bytes(path, read_bytes(fs::path(source_dir()) / "tests/fuzz/corpus/fuzz_image/pgm16_overread.pgm"));
-  try {
-    data::read_image(path, 3);
-    FAIL() << "decoded";
-  } catch (const data::DataError& e) {
-    EXPECT_EQ(std::string(e.what()), path + ": cannot decode image (16-bit PNM, maxval 2555, is not supported)");
+  for (auto protocol : {data::ReadProtocol::mmseg, data::ReadProtocol::timm}) {
+    try {
+      data::read_image(path, protocol);
+      FAIL() << "decoded";
+    } catch (const data::DataError& e) {
+      EXPECT_EQ(std::string(e.what()), path + ": cannot read a file that is not a JPEG or PNG (JPEG and PNG are read)");
+    }
   }
-  EXPECT_THROW(data::read_label_png(path), data::DataError);
-  write_bytes(path, std::string("P5\n2 1\n255\n\x01\x02", 13));
-  EXPECT_EQ(data::read_image(path, 1).pixels, (std::vector<uint8_t>{1, 2})) << "8-bit PNM still reads";
+  EXPECT_THROW(data::read_label(path), data::DataError);
 }

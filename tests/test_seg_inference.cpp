@@ -36,6 +36,12 @@ class FakeBackbone : public Model {
   int64_t stride_;
 };
 
+// The registered `linear` head (LocAtViT's) with a narrow hidden width.
+DecodeHeadPtr linear_head(int64_t in_channels, int64_t channels, int64_t classes) {
+  return std::make_shared<layers::LinearSegHeadImpl>(
+      layers::LinearSegHeadOptions{.in_channels = in_channels, .channels = channels, .num_classes = classes});
+}
+
 data::Image rgb_image(int width, int height, uint64_t seed) {
   data::Image image{width, height, 3, std::vector<uint8_t>(static_cast<size_t>(width) * height * 3)};
   for (size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = static_cast<uint8_t>((i * 37 + seed * 11) % 256);
@@ -75,7 +81,7 @@ TEST(SlideInference, IdentityModelGivesBackTheImage) {
 
 TEST(WholeInference, ResizesKeepingRatioPadsToStrideAndReturnsOriginalSize) {
   auto backbone = std::make_shared<FakeBackbone>(16);
-  SegmentationModel model(backbone, layers::LinearSegHeadOptions{.channels = 8, .num_classes = 5});
+  SegmentationModel model(backbone, linear_head(3, 8, 5));
   model->eval();
   const data::Image image = rgb_image(50, 40, 1);  // H 40, W 50
   WholeInferenceOptions options;
@@ -92,7 +98,7 @@ TEST(WholeInference, ResizesKeepingRatioPadsToStrideAndReturnsOriginalSize) {
 
 TEST(WholeInference, EqualsSlideWhenTheImageIsSmallerThanTheCrop) {
   auto backbone = std::make_shared<FakeBackbone>(4);
-  SegmentationModel model(backbone, layers::LinearSegHeadOptions{.channels = 8, .num_classes = 3});
+  SegmentationModel model(backbone, linear_head(3, 8, 3));
   model->eval();
   const data::Image image = rgb_image(30, 21, 2);
   const torch::Tensor whole = whole_inference(*model, image, {.scale = std::nullopt});
@@ -105,7 +111,7 @@ TEST(WholeInference, EqualsSlideWhenTheImageIsSmallerThanTheCrop) {
 
 TEST(SlideInference, BatchesTheWindowsOfOneImage) {
   auto backbone = std::make_shared<FakeBackbone>(4);
-  SegmentationModel model(backbone, layers::LinearSegHeadOptions{.channels = 8, .num_classes = 3});
+  SegmentationModel model(backbone, linear_head(3, 8, 3));
   model->eval();
   SlideInferenceOptions options;
   options.scale = std::nullopt;
@@ -152,20 +158,59 @@ TEST(LinearSegHead, KeysShapesParamsAndMacs) {
 }
 
 TEST(SegmentationModel, KeysFollowMmsegEncoderDecoder) {
-  SegmentationModel model(std::make_shared<FakeBackbone>(4), layers::LinearSegHeadOptions{.num_classes = 2});
-  std::set<std::string> keys;
-  for (const auto& p : model->named_parameters()) keys.insert(p.key());
-  EXPECT_TRUE(keys.count("decode_head.conv_seg.weight"));
-  EXPECT_TRUE(keys.count("decode_head.conv.conv.weight"));
-  EXPECT_EQ(model->decode_head->conv->conv->weight.size(1), 3);  // in_channels from the backbone
+  // The head comes from the registry by name, sized from the backbone.
+  SegmentationModel model(std::make_shared<FakeBackbone>(4), "linear", 2);
+  std::map<std::string, std::vector<int64_t>> keys;
+  for (const auto& p : model->named_parameters()) keys[p.key()] = p.value().sizes().vec();
+  EXPECT_EQ(keys.at("decode_head.conv_seg.weight"), (std::vector<int64_t>{2, 512, 1, 1}));
+  EXPECT_EQ(keys.at("decode_head.conv.conv.weight"), (std::vector<int64_t>{512, 3, 1, 1}));  // C from the backbone
+  EXPECT_EQ(model->num_classes(), 2);
+  EXPECT_THROW(SegmentationModel(std::make_shared<FakeBackbone>(4), "fcn", 2), std::invalid_argument);
+}
+
+TEST(SegmentationModel, HeadLogitsAreResizedToTheUnpaddedInputNotCropped) {
+  // mmseg encode_decode: the head sees the padded grid (40 x 50 -> 48 x 56 at stride 8, 6 x 7 features) and its
+  // logits are resized to 40 x 50, so the padded margin is squeezed in rather than cut off.
+  auto backbone = std::make_shared<FakeBackbone>(8);
+  SegmentationModel model(backbone, linear_head(3, 8, 3));
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = torch::randn({1, 3, 40, 50});
+  const torch::Tensor logits = model->forward(x);
+  ASSERT_EQ(backbone->seen.back(), (std::vector<int64_t>{1, 3, 48, 56}));
+  const torch::Tensor padded = torch::nn::functional::pad(x, torch::nn::functional::PadFuncOptions({0, 6, 0, 8}));
+  const torch::Tensor head = model->decode_head->forward(torch::avg_pool2d(padded, 8));
+  EXPECT_TRUE(torch::allclose(logits, resize_logits(head, {40, 50}), 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(logits, resize_logits(head, {48, 56}).narrow(2, 0, 40).narrow(3, 0, 50), 1e-3, 1e-3));
+}
+
+TEST(SlideInference, StrideLargerThanTheCropIsAnError) {
+  const EncodeDecode identity = [](const torch::Tensor& crops) { return crops * 1; };
+  // 5 x 12 image, crop 4, stride 6: columns 4 and 5 would belong to no window (NaN after the average).
+  EXPECT_THROW(slide_logits(identity, torch::zeros({1, 1, 5, 12}), {4, 4}, {4, 6}), std::invalid_argument);
+  EXPECT_THROW(slide_logits(identity, torch::zeros({1, 1, 12, 5}), {4, 4}, {6, 4}), std::invalid_argument);
+  EXPECT_NO_THROW(slide_logits(identity, torch::zeros({1, 1, 5, 12}), {4, 4}, {4, 4}));
 }
 
 TEST(WholeInference, RunsARegisteredVitOnAnOddSizedImage) {
   // A real backbone: ViT-Ti/16 resamples its position embedding to the padded grid; 300 x 410 -> 512 x 700
   // (700 = int(410 * 512 / 300 + 0.5)), padded to 512 x 704, logits back at 300 x 410.
-  SegmentationModel model(create_model("vit_tiny_patch16_224"), layers::LinearSegHeadOptions{.num_classes = 150});
+  SegmentationModel model(create_model("vit_tiny_patch16_224"), "linear", 150);
   model->eval();
   const torch::Tensor logits = whole_inference(*model, rgb_image(410, 300, 5));
   EXPECT_EQ(logits.sizes().vec(), (std::vector<int64_t>{1, 150, 300, 410}));
   EXPECT_TRUE(torch::isfinite(logits).all().item<bool>());
+}
+
+TEST(ArgmaxResized, EqualsTheArgmaxOfTheFullResizeOneClassAtATime) {
+  torch::manual_seed(3);
+  const torch::Tensor logits = torch::randn({1, 7, 9, 13});
+  const data::Image a = argmax_resized(logits, {37, 50});
+  const data::Image b = argmax_label(resize_logits(logits, {37, 50}));
+  EXPECT_EQ(a.width, 50);
+  EXPECT_EQ(a.height, 37);
+  EXPECT_EQ(a.pixels, b.pixels);
+  // Ties keep the first class, as argmax does.
+  const data::Image tie = argmax_resized(torch::zeros({1, 3, 2, 2}), {4, 4});
+  for (uint8_t v : tie.pixels) EXPECT_EQ(v, 0);
 }

@@ -11,6 +11,9 @@
 
 #include <cmath>
 #include <map>
+#include <set>
+
+#include "tests/filled_tensors.h"
 
 using namespace locbench;
 using namespace locbench::segvit;
@@ -154,6 +157,41 @@ TEST(SegVit, BackboneHasNoClassTokenAndUsesPatchPositionsOnly) {
   vit->pos_embed.narrow(1, 1, 1).add_(1.0);                      // the first patch's entry is used
   EXPECT_FALSE(close(vit->forward_intermediates(x, {0})[0], before));
   EXPECT_EQ(before.sizes().vec(), (std::vector<int64_t>{1, 32, 4, 4}));
+}
+
+TEST(SegVit, BackbonePadsInsideThePatchEmbeddingAndResizesPositionsAsMmseg) {
+  // mmseg 0.24's own VisionTransformer (tests/fixtures/make_mmseg_vit_fixture.py) on 37x45, 16x64 (2 x 8 = 16
+  // tokens: the 4 x 4 embedding is taken as stored, not resized), 32x32 and 33x31 inputs.
+  const std::string dir = std::string(LOCBENCH_SOURCE_DIR) + "/tests/fixtures/mmseg_vit_padding/";
+  const auto config = locbench::testing::read_json(dir + "config.json");
+  VitOptions o;
+  o.img_size = {config["img_size"][0], config["img_size"][1]};
+  o.patch_size = config["patch_size"];
+  o.embed_dims = config["embed_dims"];
+  o.num_layers = config["num_layers"];
+  o.num_heads = config["num_heads"];
+  o.out_indices = config["out_indices"].get<std::vector<int64_t>>();
+  o.drop_path_rate = 0.0;
+  VisionTransformer vit(o);
+  vit->eval();
+  torch::NoGradGuard no_grad;
+  std::set<std::string> reference_keys(config["weights"].begin(), config["weights"].end());
+  for (auto& p : vit->named_parameters()) {
+    EXPECT_TRUE(reference_keys.count(p.key())) << p.key();
+    p.value().copy_(locbench::testing::fill_tensor(p.key(), p.value().sizes().vec()));
+  }
+  const auto io = read_safetensors(dir + "io.safetensors");
+  for (size_t i = 0; i < config["sizes"].size(); ++i) {
+    const auto outs = vit->forward(io.at("input_" + std::to_string(i)));
+    ASSERT_EQ(outs.size(), 2u);
+    for (size_t j = 0; j < outs.size(); ++j) {
+      const auto& ref = io.at("output_" + std::to_string(i) + "_" + std::to_string(j));
+      ASSERT_EQ(outs[j].sizes(), ref.sizes()) << config["sizes"][i].dump();
+      EXPECT_TRUE(torch::allclose(outs[j], ref, 1e-4, 1e-5))
+          << config["sizes"][i].dump() << " out " << j << ": max |diff| "
+          << (outs[j] - ref).abs().max().item<double>();
+    }
+  }
 }
 
 TEST(SegVit, AtmAttentionReturnsHeadAveragedPreSoftmaxLogits) {

@@ -187,6 +187,15 @@ void forward(const ForwardOptions& o) {
     for (const auto& b : model->named_buffers(true)) state.emplace(b.key(), b.value());
     write_safetensors(o.save_weights, state, {{"model", w.model}, {"producer", "locbench"}});
   }
+  // Sides that are not multiples of the feature stride are zero-padded right/bottom, as timm's dynamic_img_pad
+  // (and mmseg's AdaptivePadding) pad inside the patch embedding: no partial patch is dropped. Segmentation models
+  // pad inside themselves and give scores at the input size.
+  if (lookup(w.model).task != "segmentation") {
+    const int64_t s = model->feature_stride();
+    const int64_t pad_h = (s - image.size(2) % s) % s, pad_w = (s - image.size(3) % s) % s;
+    if (pad_h || pad_w)
+      image = torch::nn::functional::pad(image, torch::nn::functional::PadFuncOptions({0, pad_w, 0, pad_h}));
+  }
   torch::Tensor result;
   {
     torch::InferenceMode guard;
@@ -228,6 +237,12 @@ void add_list_command(CLI::App& app) {
   models->callback([json, pretrained] {
     run_guarded("list models", [&] { *pretrained ? list_pretrained(*json) : list_models(*json); });
   });
+  auto* heads = list->add_subcommand("heads", "Every decode head (bench train --task head, eval-seg --head)");
+  heads->callback([] {
+    run_guarded("list heads", [] {
+      for (const HeadInfo* h : Registry::instance().heads()) std::cout << h->name << "  " << h->paper << "\n";
+    });
+  });
 }
 
 void add_info_command(CLI::App& app) {
@@ -244,7 +259,8 @@ void add_info_command(CLI::App& app) {
 }
 
 void add_forward_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("forward", "Run a model on images from a safetensors file");
+  auto* cmd = app.add_subcommand("forward", "Run a model on images from a safetensors file (sides that are not "
+                                            "multiples of the feature stride are zero-padded right/bottom)");
   auto f = std::make_shared<ForwardOptions>();
   cmd->add_option("--model", f->model, "Model: a registered name, arch.tag, hf-hub:ORG/NAME or file:PATH")->required();
   cmd->add_option("--weights", f->weights,

@@ -35,6 +35,9 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--device", r->device, "Override the suite's device")->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--only", r->only, "Run cells whose model/measurement[/dataset] or model matches this glob");
   cmd->add_flag("--dry-run", r->dry_run, "Print the cells without running them");
+  cmd->add_option("--max-pixels", r->max_pixels,
+                  "Refuse images whose header claims more pixels (every dataset; default: the suite's, else 89478485)")
+      ->check(CLI::PositiveNumber);
   cmd->callback([r] { run_guarded("run", [&] { set_exit_code(runner::run_suite(*r)); }); });
 }
 

@@ -63,6 +63,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--resume", to.resume, "Continue from --work-dir's checkpoints at their saved iteration");
   cmd->add_option("--seed", to.seed, "Seed")->capture_default_str();
   cmd->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  cmd->add_option("--max-pixels", to.limits.max_pixels, "Refuse images whose header claims more pixels")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->callback([cmd, o] {
     run_guarded("train", [&] {
       train::TrainOptions t = o->train;
@@ -96,6 +99,7 @@ void add_eval_seg_command(CLI::App& app) {
     seg::EvalSegOptions pngs;
     train::SegEvalOptions model;
     std::vector<int64_t> scale, crop, stride;
+    std::string pred_out;
   };
   auto o = std::make_shared<Options>();
   auto& eo = o->pngs;
@@ -121,6 +125,12 @@ void add_eval_seg_command(CLI::App& app) {
   cmd->add_option("--stride", o->stride, "Slide stride H [W] (default 341)")->expected(1, 2)->check(side);
   cmd->add_option("--limit", mo.eval.limit, "At most N images (evenly spaced); 0: all")->check(at_least(0));
   cmd->add_flag("--json", eo.json, "Print JSON (aAcc, mIoU, mAcc, per_class)");
+  cmd->add_option("--max-pixels", eo.limits.max_pixels, "Refuse images and label maps whose header claims more pixels")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  auto* pred_out = cmd->add_option("--pred-out", o->pred_out, "With --model: write each prediction here (<stem>.png, "
+                                                              "train ids, 255 = none; the --pred format)");
+  pred_out->needs(model);
   pred->excludes(model);
   gt->excludes(model);
   cmd->callback([cmd, o] {
@@ -151,6 +161,8 @@ void add_eval_seg_command(CLI::App& app) {
       if (!o->stride.empty()) m.eval.stride = {o->stride.front(), o->stride.back()};
       if (m.dataset_kind == "synthetic_ade20k") m.num_classes = o->pngs.num_classes;
       m.json = o->pngs.json;
+      m.limits = o->pngs.limits;
+      m.eval.pred_dir = o->pred_out;
       set_exit_code(train::run_eval_seg(m, std::cout, std::cerr));
     });
   });

@@ -16,7 +16,8 @@ namespace fs = std::filesystem;
 namespace {
 
 bool is_image(const fs::path& p) {
-  static const std::set<std::string> exts{".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tga", ".gif"};
+  // timm's default IMG_EXTENSIONS.
+  static const std::set<std::string> exts{".jpg", ".jpeg", ".png"};
   std::string ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   return exts.count(ext) > 0;

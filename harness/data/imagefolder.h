@@ -19,7 +19,7 @@ struct ImageFolder {
   std::vector<Sample> samples;       // sorted by class, then file name
 };
 
-// Lists root/<class>/<image> (jpg, jpeg, png, bmp, ppm, pgm, tga, gif; case-insensitive). A missing root, a root
+// Lists root/<class>/<image> (jpg, jpeg, png, case-insensitive: timm's default extensions). A missing root, a root
 // without class folders, or an empty dataset is a DataError naming the path.
 ImageFolder read_image_folder(const std::string& root);
 

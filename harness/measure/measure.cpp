@@ -5,6 +5,7 @@
 #include "harness/data/image.h"
 #include "harness/data/imagefolder.h"
 #include "harness/data/ordered_loader.h"
+#include "harness/data/resize.h"
 #include "harness/model/registry.h"
 #include "harness/profile/profile.h"
 #include "harness/seg/synth.h"
@@ -83,6 +84,13 @@ void reset_process_peak_rss() {
 }
 
 namespace {
+
+// The decoded-pixel limit a dataset entry sets (0: the default).
+data::DecodeLimits limits_of(const suite::DatasetEntry& d) {
+  data::DecodeLimits limits;
+  if (d.max_pixels > 0) limits.max_pixels = d.max_pixels;
+  return limits;
+}
 
 // Autocast for bf16/fp16 on the device; fp32 runs plain.
 class Precision {
@@ -222,9 +230,10 @@ std::vector<Result> accuracy(Context& ctx) {
                                 std::to_string(classes) + " (set num_classes on the model)");
   const int workers = ds.workers > 0 ? ds.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const VariantConfig config = ctx.model.variant_config();
+  const data::DecodeLimits limits = limits_of(ds);
   data::OrderedLoader<torch::Tensor> loader(samples, workers, [&](const data::Sample& sample) {
     c10::InferenceMode guard;  // thread-local: each worker's own
-    return preprocess_eval(sample.path, config, ctx.img_size);
+    return preprocess_eval(sample.path, config, ctx.img_size, limits);
   });
   TopKAccuracy topk({1, 5});
   Precision precision(ctx.precision, ctx.device);
@@ -270,6 +279,7 @@ train::TrainOptions train_options(const Context& ctx) {
   o.model_args = ctx.cell.model->args;
   o.dataset_kind = ds.kind;
   o.root = ds.root;
+  o.limits = limits_of(ds);
   o.num_classes = ds.num_classes;
   o.iterations = t.value("iterations", o.iterations);
   o.batch_size = t.value("batch_size", o.batch_size);
@@ -337,7 +347,7 @@ std::vector<Result> segmentation(Context& ctx) {
   const VariantInfo* info = Registry::instance().find(ctx.cell.model->name);
   const bool segmentor = info && info->task == "segmentation";
   if (m.options.contains("head") || (segmentor && !m.options.contains("train"))) {
-    const seg::SegDataset val = train::open_seg_dataset(ds.kind, ds.root, false, ds.num_classes);
+    const seg::SegDataset val = train::open_seg_dataset(ds.kind, ds.root, false, ds.num_classes, limits_of(ds));
     // The runner owns the model; the segmentation model borrows it.
     ModelPtr borrowed(ModelPtr(), &ctx.model);
     seg::SegmentationModel model{nullptr};
@@ -348,9 +358,7 @@ std::vector<Result> segmentation(Context& ctx) {
                                  " has " + std::to_string(val.num_classes) + " (set num_classes on the model)");
       model = seg::SegmentationModel(borrowed);
     } else {
-      layers::LinearSegHeadOptions head;
-      head.num_classes = val.num_classes;
-      model = seg::SegmentationModel(borrowed, head);
+      model = seg::SegmentationModel(borrowed, "linear", val.num_classes);
     }
     if (m.options.contains("head"))
       train::load_segmentation_checkpoint(*model, suite::expand_env(m.options["head"].get<std::string>(), "head"));
@@ -456,40 +464,23 @@ void prepare_synthetic_ade20k(const suite::DatasetEntry& d) {
   });
 }
 
-torch::Tensor preprocess_eval(const std::string& path, const VariantConfig& config, std::array<int64_t, 2> img_size) {
-  const data::Image image = data::read_image(path, 3);
+torch::Tensor preprocess_eval(const std::string& path, const VariantConfig& config, std::array<int64_t, 2> img_size,
+                              const data::DecodeLimits& limits) {
+  // timm's loader and eval transform: PIL.Image.open(f).convert('RGB'), Resize + CenterCrop on the 8-bit image
+  // (Pillow's resampling), then ToTensor and Normalize.
+  const data::Image rgb = data::read_image(path, data::ReadProtocol::timm, limits);
+  data::TimmEvalTransform t;
+  t.img_size = {static_cast<int>(img_size[0]), static_cast<int>(img_size[1])};
+  t.crop_pct = config.crop_pct;
+  t.interpolation = config.interpolation;
+  const data::Image image = data::timm_eval_transform(rgb, t);
   auto x = torch::from_blob(const_cast<uint8_t*>(image.pixels.data()), {image.height, image.width, 3}, torch::kUInt8)
                .permute({2, 0, 1})
                .to(torch::kFloat32)
-               .unsqueeze(0);
-  // timm: scale_size = floor(img_size / crop_pct) for the short side, keeping the aspect ratio.
-  const double crop_pct = config.crop_pct;
-  const auto scale_h = static_cast<int64_t>(std::floor(img_size[0] / crop_pct));
-  const auto scale_w = static_cast<int64_t>(std::floor(img_size[1] / crop_pct));
-  const int64_t h = image.height, w = image.width;
-  int64_t new_h, new_w;
-  if (img_size[0] == img_size[1]) {
-    const int64_t short_side = std::min(h, w);
-    new_h = h == short_side ? scale_h : static_cast<int64_t>(std::floor(static_cast<double>(scale_h) * h / short_side));
-    new_w = w == short_side ? scale_h : static_cast<int64_t>(std::floor(static_cast<double>(scale_h) * w / short_side));
-  } else {
-    new_h = scale_h;
-    new_w = scale_w;
-  }
-  const auto mode = config.interpolation == "bilinear" ? F::InterpolateFuncOptions::mode_t(torch::kBilinear)
-                                                       : F::InterpolateFuncOptions::mode_t(torch::kBicubic);
-  x = F::interpolate(x, F::InterpolateFuncOptions()
-                            .size(std::vector<int64_t>{new_h, new_w})
-                            .mode(mode)
-                            .align_corners(false)
-                            .antialias(true));
-  x = x.clamp(0, 255).round();  // the resized image is 8-bit, as PIL's
-  const int64_t top = static_cast<int64_t>(std::round((new_h - img_size[0]) / 2.0));
-  const int64_t left = static_cast<int64_t>(std::round((new_w - img_size[1]) / 2.0));
-  x = x.narrow(2, std::max<int64_t>(top, 0), img_size[0]).narrow(3, std::max<int64_t>(left, 0), img_size[1]);
-  auto mean = torch::tensor({config.mean[0], config.mean[1], config.mean[2]}, torch::kFloat32).view({1, 3, 1, 1});
-  auto std = torch::tensor({config.std[0], config.std[1], config.std[2]}, torch::kFloat32).view({1, 3, 1, 1});
-  return ((x / 255.0 - mean) / std).squeeze(0).contiguous();
+               .div(255);
+  auto mean = torch::tensor({config.mean[0], config.mean[1], config.mean[2]}, torch::kFloat32).view({3, 1, 1});
+  auto std = torch::tensor({config.std[0], config.std[1], config.std[2]}, torch::kFloat32).view({3, 1, 1});
+  return ((x - mean) / std).contiguous();
 }
 
 std::vector<Result> run(Context& ctx) {

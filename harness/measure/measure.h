@@ -2,6 +2,7 @@
 // logits), `compute` turns the accumulated statistics into results once, at the end.
 #pragma once
 
+#include "harness/data/image.h"
 #include "harness/model/registry.h"
 #include "harness/store/store.h"
 #include "harness/suite/suite.h"
@@ -63,9 +64,11 @@ std::vector<store::Result> run(Context& ctx);
 // Generates a synthetic_ade20k dataset (both splits) at its root, or checks the one there (data/generated.h).
 void prepare_synthetic_ade20k(const suite::DatasetEntry& dataset);
 
-// Eval preprocessing of a model (timm): resize the short side to img / crop_pct with the model's interpolation
-// and antialias, center-crop img, scale to [0, 1], normalise with mean/std. Returns (3, H, W) float32.
-torch::Tensor preprocess_eval(const std::string& path, const VariantConfig& config, std::array<int64_t, 2> img_size);
+// Eval preprocessing of a model as timm's loader and create_transform(**resolve_data_config({}, model)) do: the file
+// read as PIL.Image.open(f).convert('RGB') (data::ReadProtocol::timm), Resize + CenterCrop on the 8-bit image with
+// Pillow's resampling (data::timm_eval_transform), then ToTensor and Normalize. Returns (3, H, W) float32.
+torch::Tensor preprocess_eval(const std::string& path, const VariantConfig& config, std::array<int64_t, 2> img_size,
+                              const data::DecodeLimits& limits = {});
 
 // Peak resident memory of this process since the last reset (VmHWM), in bytes; reset through clear_refs.
 int64_t process_peak_rss();

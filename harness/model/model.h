@@ -75,4 +75,20 @@ class Model : public torch::nn::Module {
 
 using ModelPtr = std::shared_ptr<Model>;
 
+// How a decode head is built (mmseg's BaseDecodeHead arguments).
+struct HeadArgs {
+  int64_t in_channels = 0;  // C of the backbone's dense features
+  int64_t num_classes = 150;
+};
+
+// A decode head (mmseg's BaseDecodeHead): dense features (B, C, h, w) -> class logits (B, K, h, w) at the features'
+// resolution; the segmentor resizes them to its input (encode_decode). Heads are registered like models.
+class DecodeHead : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& features) = 0;
+  virtual int64_t num_classes() const = 0;
+};
+
+using DecodeHeadPtr = std::shared_ptr<DecodeHead>;
+
 }  // namespace locbench

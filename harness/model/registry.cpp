@@ -176,6 +176,23 @@ const VariantInfo* Registry::derive(const std::string& name) const {
   return out;
 }
 
+void Registry::add_head(HeadInfo info) {
+  if (heads_.count(info.name)) throw std::logic_error("head '" + info.name + "' is registered twice");
+  std::string name = info.name;
+  heads_.emplace(std::move(name), std::move(info));
+}
+
+const HeadInfo* Registry::find_head(const std::string& name) const {
+  auto it = heads_.find(name);
+  return it == heads_.end() ? nullptr : &it->second;
+}
+
+std::vector<const HeadInfo*> Registry::heads() const {
+  std::vector<const HeadInfo*> out;
+  for (const auto& [name, info] : heads_) out.push_back(&info);
+  return out;
+}
+
 std::vector<const VariantInfo*> Registry::list() const {
   std::vector<const VariantInfo*> out;
   for (const auto& [name, info] : variants_) out.push_back(&info);
@@ -248,6 +265,18 @@ ModelPtr create_model(const std::string& name, const ModelArgs& args) {
   }
   model->set_variant_config(std::move(config));
   return model;
+}
+
+DecodeHeadPtr create_head(const std::string& name, const HeadArgs& args) {
+  const HeadInfo* info = Registry::instance().find_head(name);
+  if (!info) {
+    std::string known;
+    for (const HeadInfo* h : Registry::instance().heads()) known += (known.empty() ? "" : ", ") + h->name;
+    throw std::invalid_argument("unknown decode head '" + name + "' (registered: " + known + ")");
+  }
+  if (args.in_channels < 1 || args.num_classes < 1)
+    throw std::invalid_argument("decode head '" + name + "': in_channels and num_classes must be positive");
+  return info->factory(args);
 }
 
 }  // namespace locbench

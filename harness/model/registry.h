@@ -48,11 +48,20 @@ struct VariantInfo {
   const PretrainedTag* find_tag(const std::string& tag) const;
 };
 
+struct HeadInfo {
+  std::string name;   // e.g. "linear"
+  std::string paper;  // where the head comes from
+  std::function<DecodeHeadPtr(const HeadArgs&)> factory;
+};
+
 class Registry {
  public:
   static Registry& instance();
 
   void add(VariantInfo info);
+  void add_head(HeadInfo info);
+  const HeadInfo* find_head(const std::string& name) const;
+  std::vector<const HeadInfo*> heads() const;
   // nullptr when unknown. Aliases resolve to their variant; `arch.tag`, `hf-hub:ORG/NAME` of a known release and
   // exported model files resolve to entries derived once and kept.
   const VariantInfo* find(const std::string& name) const;
@@ -72,6 +81,7 @@ class Registry {
   const VariantInfo* derive_tagged(const VariantInfo& arch, const PretrainedTag& tag) const;
 
   std::map<std::string, VariantInfo> variants_;
+  std::map<std::string, HeadInfo> heads_;
   std::map<std::string, std::string> aliases_;
   mutable std::mutex derived_mutex_;
   mutable std::map<std::string, std::unique_ptr<VariantInfo>> derived_;
@@ -80,9 +90,15 @@ class Registry {
 // Builds a registered variant with overrides; throws std::invalid_argument for an unknown name.
 ModelPtr create_model(const std::string& name, const ModelArgs& args = {});
 
+// Builds a registered decode head; throws std::invalid_argument for an unknown name.
+DecodeHeadPtr create_head(const std::string& name, const HeadArgs& args);
+
 // Registers a variant at static-initialisation time (methods link as object libraries, so nothing is dropped).
 struct RegisterVariant {
   explicit RegisterVariant(VariantInfo info) { Registry::instance().add(std::move(info)); }
+};
+struct RegisterHead {
+  explicit RegisterHead(HeadInfo info) { Registry::instance().add_head(std::move(info)); }
 };
 
 }  // namespace locbench

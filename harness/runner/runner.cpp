@@ -282,7 +282,9 @@ std::string version_text() {
 }
 
 int run_suite(const RunOptions& o) {
-  const suite::Suite s = suite::load_suite(o.suite);
+  suite::Suite s = suite::load_suite(o.suite);
+  if (o.max_pixels > 0)
+    for (auto& d : s.datasets) d.max_pixels = o.max_pixels;
   const std::vector<suite::Cell> cells = suite::plan(s, o.device, o.only);
   if (cells.empty()) throw std::invalid_argument(o.suite + ": no cells to run" + (o.only.empty() ? "" : " match --only " + o.only));
   if (o.dry_run) {

@@ -12,6 +12,7 @@ struct RunOptions {
   std::string device;  // overrides the suite's
   std::string only;    // glob on "model/measurement[/dataset]" or the model label
   bool dry_run = false;
+  int64_t max_pixels = 0;  // overrides every dataset's decoded-pixel limit when set
 };
 
 // Returns 0 when every cell passed, 1 when any failed. Suite and store errors throw.

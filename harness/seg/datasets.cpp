@@ -106,7 +106,7 @@ SegDataset pascal_context(const std::string& root, const std::string& split, boo
   require_dir(name, ann_dir, hint);
   std::ifstream list(split_file);
   if (!list) throw data::DataError(name + ": split file not found: " + split_file.string() + hint);
-  SegDataset dataset{name, root, split, with_background ? 60 : 59, !with_background, {}};
+  SegDataset dataset{name, root, split, with_background ? 60 : 59, !with_background, {}, {}};
   std::string line;
   while (std::getline(list, line)) {
     line.erase(line.find_last_not_of(" \t\r\n") + 1);
@@ -136,8 +136,9 @@ SegDataset pascal_context_60(const std::string& root, const std::string& split) 
   return pascal_context(root, split, true);
 }
 
-data::Image load_seg_map(const std::string& path, bool reduce_zero, int width, int height) {
-  data::Image label = data::read_label_png(path);
+data::Image load_seg_map(const std::string& path, bool reduce_zero, int width, int height,
+                         const data::DecodeLimits& limits) {
+  data::Image label = data::read_label(path, limits);
   if (width > 0 && height > 0 && (label.width != width || label.height != height))
     throw data::DataError(path + ": label map is " + std::to_string(label.width) + "x" +
                           std::to_string(label.height) + ", expected " + std::to_string(width) + "x" +
@@ -148,9 +149,9 @@ data::Image load_seg_map(const std::string& path, bool reduce_zero, int width, i
 
 SegExample load_sample(const SegDataset& dataset, const SegSample& sample) {
   SegExample example;
-  example.image = data::read_image(sample.img_path, 3);
-  example.label =
-      load_seg_map(sample.seg_map_path, dataset.reduce_zero_label, example.image.width, example.image.height);
+  example.image = data::read_image(sample.img_path, data::ReadProtocol::mmseg, dataset.limits);
+  example.label = load_seg_map(sample.seg_map_path, dataset.reduce_zero_label, example.image.width,
+                               example.image.height, dataset.limits);
   return example;
 }
 

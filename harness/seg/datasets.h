@@ -24,6 +24,7 @@ struct SegDataset {
   int64_t num_classes = 0;
   bool reduce_zero_label = false;
   std::vector<SegSample> samples;  // sorted by stem
+  data::DecodeLimits limits;       // applied to every image and label map read
 };
 
 // ADEChallengeData2016: images/<split>/*.jpg with annotations/<split>/<stem>.png; split "training" or
@@ -46,15 +47,18 @@ SegDataset coco_stuff10k(const std::string& root, const std::string& split = "te
 // "val2017"; 171 classes, labels already train ids (no reduce).
 SegDataset coco_stuff164k(const std::string& root, const std::string& split = "val2017");
 
-// One decoded sample: RGB image and its label map in train ids (reduce_zero_label applied when the dataset
-// asks for it). A corrupt file or an image/label size mismatch throws DataError naming the file.
+// One decoded sample: RGB image (read as mmcv.imread(flag='color') with the cv2 backend: ReadProtocol::mmseg) and
+// its label map in train ids (read as LoadAnnotations, reduce_zero_label applied when the dataset asks for it).
+// A corrupt, truncated or oversized file or an image/label size mismatch throws DataError naming the file.
 struct SegExample {
   data::Image image;  // 3 channels
   data::Image label;  // 1 channel, train ids 0..K-1, 255 = ignore
 };
 SegExample load_sample(const SegDataset& dataset, const SegSample& sample);
 
-// A label PNG read and converted to train ids; checked to be width x height when those are positive.
-data::Image load_seg_map(const std::string& path, bool reduce_zero_label, int width = 0, int height = 0);
+// A label PNG read (data::read_label) and converted to train ids; checked to be width x height when those are
+// positive.
+data::Image load_seg_map(const std::string& path, bool reduce_zero_label, int width = 0, int height = 0,
+                         const data::DecodeLimits& limits = {});
 
 }  // namespace locbench::seg

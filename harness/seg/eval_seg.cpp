@@ -64,8 +64,9 @@ IoUMetric score_folders(const EvalSegOptions& options) {
     const fs::path pred_path = pred_dir / (stem + ".png");
     if (!fs::is_regular_file(pred_path))
       throw data::DataError(pred_path.string() + ": missing prediction for label " + gt_path.string());
-    const data::Image pred = data::read_label_png(pred_path.string());
-    const data::Image label = load_seg_map(gt_path.string(), options.reduce_zero_label, pred.width, pred.height);
+    const data::Image pred = data::read_label(pred_path.string(), options.limits);
+    const data::Image label =
+        load_seg_map(gt_path.string(), options.reduce_zero_label, pred.width, pred.height, options.limits);
     metric.process(pred.pixels.data(), label.pixels.data(), pred.pixels.size());
   }
   return metric;

@@ -7,6 +7,7 @@
 #include <ostream>
 #include <string>
 
+#include "harness/data/image.h"
 #include "harness/seg/iou_metric.h"
 
 namespace locbench::seg {
@@ -17,6 +18,7 @@ struct EvalSegOptions {
   int64_t num_classes = 150;
   bool reduce_zero_label = false;
   bool json = false;
+  data::DecodeLimits limits;
 };
 
 // Scores every <stem>.png of gt_dir against pred_dir/<stem>.png. Writes the result (JSON with keys aAcc, mIoU,

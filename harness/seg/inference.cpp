@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "harness/data/resize.h"
+#include "harness/model/registry.h"
 #include "harness/seg/sliding_window.h"
 
 namespace locbench::seg {
@@ -24,13 +26,19 @@ F::InterpolateFuncOptions bilinear(std::array<int64_t, 2> size) {
 
 }  // namespace
 
-SegmentationModelImpl::SegmentationModelImpl(ModelPtr backbone_model, layers::LinearSegHeadOptions head)
-    : backbone(std::move(backbone_model)) {
+SegmentationModelImpl::SegmentationModelImpl(ModelPtr backbone_model, DecodeHeadPtr head)
+    : backbone(std::move(backbone_model)), decode_head(std::move(head)) {
   if (!backbone) throw std::invalid_argument("SegmentationModel: backbone is null");
+  if (!decode_head) throw std::invalid_argument("SegmentationModel: decode head is null");
   register_module("backbone", backbone);
-  head.in_channels = backbone->num_features();
-  decode_head = register_module("decode_head", layers::LinearSegHead(head));
+  register_module("decode_head", decode_head);
 }
+
+SegmentationModelImpl::SegmentationModelImpl(ModelPtr backbone_model, const std::string& head_name,
+                                             int64_t num_classes)
+    : SegmentationModelImpl(backbone_model,
+                            backbone_model ? create_head(head_name, {backbone_model->num_features(), num_classes})
+                                           : nullptr) {}
 
 SegmentationModelImpl::SegmentationModelImpl(ModelPtr segmentor_model) : segmentor(std::move(segmentor_model)) {
   if (!segmentor) throw std::invalid_argument("SegmentationModel: segmentation model is null");
@@ -45,15 +53,13 @@ void SegmentationModelImpl::train(bool on) {
 }
 
 torch::Tensor SegmentationModelImpl::forward(const torch::Tensor& images) {
-  const std::array<int64_t, 2> size{images.size(2), images.size(3)};
-  if (segmentor) {
-    // mmseg pads to the patch size inside the patch embedding; the scores are cut back to the input.
-    const torch::Tensor padded = pad_to_multiple(images, segmentor->feature_stride());
-    auto scores = segmentor->forward(padded);
-    return scores.slice(2, 0, size[0]).slice(3, 0, size[1]);
-  }
+  // A segmentation model is its own encode_decode: it pads inside its patch embedding and returns scores at the
+  // input size.
+  if (segmentor) return segmentor->forward(images);
+  // Zeros right/bottom of the normalised input are what dynamic_img_pad / AdaptivePadding add inside the patch
+  // embedding; the head's logits (at the padded grid) are resized to the unpadded size, as encode_decode does.
   const torch::Tensor padded = pad_to_multiple(images, backbone->feature_stride());
-  return decode_head->forward(backbone->forward_dense(padded), size);
+  return resize_logits(decode_head->forward(backbone->forward_dense(padded)), {images.size(2), images.size(3)});
 }
 
 torch::Tensor image_to_tensor(const data::Image& image) {
@@ -65,25 +71,25 @@ torch::Tensor image_to_tensor(const data::Image& image) {
   return hwc.permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat32).contiguous();
 }
 
-torch::Tensor resize_image(const torch::Tensor& image, int64_t height, int64_t width) {
-  if (image.size(2) == height && image.size(3) == width) return image;
-  return F::interpolate(image, bilinear({height, width})).round().clamp(0, 255);
-}
-
 torch::Tensor normalize(const torch::Tensor& image, const Normalization& norm) {
-  auto mean = torch::tensor({norm.mean[0], norm.mean[1], norm.mean[2]}, image.options()).view({1, 3, 1, 1});
-  auto std = torch::tensor({norm.std[0], norm.std[1], norm.std[2]}, image.options()).view({1, 3, 1, 1});
-  return (image - mean) / std;
+  // cv2.subtract / cv2.multiply convert the float64 mean and 1 / std to the image's float32.
+  const auto f32 = [](double v) { return static_cast<double>(static_cast<float>(v)); };
+  auto mean = torch::tensor({f32(norm.mean[0]), f32(norm.mean[1]), f32(norm.mean[2])}, image.options())
+                  .view({1, 3, 1, 1});
+  auto inv_std = torch::tensor({f32(1.0 / norm.std[0]), f32(1.0 / norm.std[1]), f32(1.0 / norm.std[2])},
+                               image.options())
+                     .view({1, 3, 1, 1});
+  return (image - mean) * inv_std;
 }
 
 torch::Tensor preprocess(const data::Image& image, const std::optional<std::pair<int64_t, int64_t>>& scale,
                          const Normalization& norm, int64_t min_size) {
-  torch::Tensor x = image_to_tensor(image);
-  if (scale) {
-    const auto [h, w] = rescale_size(image.height, image.width, *scale, min_size);
-    x = resize_image(x, h, w);
-  }
-  return normalize(x, norm);
+  if (!scale) return normalize(image_to_tensor(image), norm);
+  const auto [h, w] = rescale_size(image.height, image.width, *scale, min_size);
+  // The 8-bit image is resized first: the float copy is the size of the network input, not of the file.
+  const data::Image resized =
+      data::cv_resize(image, static_cast<int>(w), static_cast<int>(h), data::CvInterpolation::bilinear);
+  return normalize(image_to_tensor(resized), norm);
 }
 
 torch::Tensor pad_to_multiple(const torch::Tensor& images, int64_t divisor) {
@@ -124,20 +130,56 @@ torch::Tensor slide_logits(const EncodeDecode& encode_decode, const torch::Tenso
   return preds / count.to(preds.dtype());
 }
 
+torch::Tensor whole_logits(SegmentationModelImpl& model, const data::Image& image,
+                           const WholeInferenceOptions& options) {
+  torch::InferenceMode guard;
+  const torch::Tensor x = preprocess(image, options.scale, options.norm, options.min_size).to(device_of(model));
+  return model.forward(x);
+}
+
+torch::Tensor slide_logits(SegmentationModelImpl& model, const data::Image& image,
+                           const SlideInferenceOptions& options) {
+  torch::InferenceMode guard;
+  const torch::Tensor x = preprocess(image, options.scale, options.norm, options.min_size).to(device_of(model));
+  const EncodeDecode encode_decode = [&model](const torch::Tensor& crops) { return model.forward(crops); };
+  return slide_logits(encode_decode, x, options.crop_size, options.stride, options.max_batch);
+}
+
 torch::Tensor whole_inference(SegmentationModelImpl& model, const data::Image& image,
                               const WholeInferenceOptions& options) {
   torch::InferenceMode guard;
-  const torch::Tensor x = preprocess(image, options.scale, options.norm, options.min_size).to(device_of(model));
-  return resize_logits(model.forward(x), {image.height, image.width});
+  return resize_logits(whole_logits(model, image, options), {image.height, image.width});
 }
 
 torch::Tensor slide_inference(SegmentationModelImpl& model, const data::Image& image,
                               const SlideInferenceOptions& options) {
   torch::InferenceMode guard;
-  const torch::Tensor x = preprocess(image, options.scale, options.norm, options.min_size).to(device_of(model));
-  const EncodeDecode encode_decode = [&model](const torch::Tensor& crops) { return model.forward(crops); };
-  const torch::Tensor logits = slide_logits(encode_decode, x, options.crop_size, options.stride, options.max_batch);
-  return resize_logits(logits, {image.height, image.width});
+  return resize_logits(slide_logits(model, image, options), {image.height, image.width});
+}
+
+data::Image argmax_resized(const torch::Tensor& logits, std::array<int64_t, 2> size) {
+  if (logits.dim() != 4 || logits.size(0) != 1) throw std::invalid_argument("argmax_resized: expects (1, K, h, w)");
+  if (logits.size(1) > 255) throw std::invalid_argument("argmax_resized: more than 255 classes do not fit 8 bits");
+  torch::InferenceMode guard;
+  // One class plane at a time: the bilinear resize is per channel, so each plane equals the one a full resize
+  // gives; a running maximum (strictly greater wins, the first maximum stays, as argmax) keeps memory at a few
+  // planes of the output size instead of K.
+  torch::Tensor best, ids;
+  for (int64_t k = 0; k < logits.size(1); ++k) {
+    const torch::Tensor plane = resize_logits(logits.slice(1, k, k + 1), size)[0][0];
+    if (k == 0) {
+      best = plane.clone();
+      ids = torch::zeros(plane.sizes(), plane.options().dtype(torch::kUInt8));
+      continue;
+    }
+    const torch::Tensor better = plane > best;
+    ids.masked_fill_(better, static_cast<uint8_t>(k));
+    torch::maximum_out(best, best, plane);
+  }
+  ids = ids.cpu().contiguous();
+  data::Image label{static_cast<int>(size[1]), static_cast<int>(size[0]), 1, {}};
+  label.pixels.assign(ids.data_ptr<uint8_t>(), ids.data_ptr<uint8_t>() + ids.numel());
+  return label;
 }
 
 data::Image argmax_label(const torch::Tensor& logits) {

@@ -1,9 +1,11 @@
 // Segmentation inference as mmseg's EncoderDecoder runs it (mmseg/models/segmentors/encoder_decoder.py,
 // test_cfg mode 'whole' and 'slide'), with the test pipeline of configs/_base_/datasets/ade20k.py:
-// Resize(scale=(2048, 512), keep_ratio=True) -> Normalize(mean, std on 0-255 RGB) -> model -> logits resized
-// to the original image size (bilinear, align_corners=False) -> argmax.
-// Padding follows LocAtViT's protocol (timm dynamic_img_pad): the backbone input is zero-padded right/bottom to
-// a multiple of the feature stride and the head's logits are resized to the unpadded size.
+// LoadImageFromFile (the mmseg read protocol) -> Resize(scale=(2048, 512), keep_ratio=True) on the 8-bit image with
+// cv::resize -> Normalize(mean, std on 0-255 RGB, as mmcv.imnormalize) -> model -> logits resized to the original
+// image size (bilinear, align_corners=False) -> argmax.
+// encode_decode: inputs whose sides are not multiples of the patch are padded inside the patch embedding (mmseg's
+// AdaptivePadding 'corner', timm's dynamic_img_pad: zeros right/bottom of the normalised image) and the head's
+// logits are resized to the unpadded input size, never cropped.
 #pragma once
 
 #include <torch/torch.h>
@@ -11,11 +13,11 @@
 #include <array>
 #include <functional>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "harness/data/image.h"
 #include "harness/model/model.h"
-#include "methods/common/seg_heads.h"
 
 namespace locbench::seg {
 
@@ -28,22 +30,22 @@ struct Normalization {
 // Backbone (dense features of a locbench::Model) + decode head; keys backbone.*, decode_head.* as in mmseg.
 // Or a whole segmentation model (registry task "segmentation", e.g. SegViT) whose forward gives the class scores:
 // its own submodules are registered here by name, so the keys stay its own (backbone.*, decode_head.*).
-// Link locbench_methods as well (the head lives there).
 class SegmentationModelImpl : public torch::nn::Module {
  public:
-  // head.in_channels is taken from backbone->num_features().
-  SegmentationModelImpl(ModelPtr backbone, layers::LinearSegHeadOptions head);
+  SegmentationModelImpl(ModelPtr backbone, DecodeHeadPtr head);
+  // The registered head `head_name` (bench list heads) on the backbone's features.
+  SegmentationModelImpl(ModelPtr backbone, const std::string& head_name, int64_t num_classes);
   explicit SegmentationModelImpl(ModelPtr segmentor);
   // encode_decode: normalised images (B, 3, H, W) -> logits (B, K, H, W).
   torch::Tensor forward(const torch::Tensor& images);
   void train(bool on = true) override;  // also the segmentation model's own mode
   int64_t num_classes() const {
-    return segmentor ? segmentor->variant_config().num_classes : decode_head->options().num_classes;
+    return segmentor ? segmentor->variant_config().num_classes : decode_head->num_classes();
   }
 
   ModelPtr backbone;   // null for a whole segmentation model
   ModelPtr segmentor;  // null for backbone + head
-  layers::LinearSegHead decode_head{nullptr};
+  DecodeHeadPtr decode_head;
 };
 TORCH_MODULE(SegmentationModel);
 
@@ -66,12 +68,10 @@ struct SlideInferenceOptions {
 
 // RGB 8-bit image -> (1, 3, H, W) float in 0..255.
 torch::Tensor image_to_tensor(const data::Image& image);
-// mmcv.imresize (cv2 INTER_LINEAR) to (height, width): bilinear, half-pixel centres, no antialias, rounded to
-// integers as an 8-bit result is. (cv2's 11-bit fixed-point weights may differ by 1 on some pixels.)
-torch::Tensor resize_image(const torch::Tensor& image, int64_t height, int64_t width);
-// (x - mean) / std per channel.
+// mmcv.imnormalize on float32: (x - float32(mean)) * float32(1 / std) per channel.
 torch::Tensor normalize(const torch::Tensor& image, const Normalization& norm);
-// The network input for an image: keep-ratio resize (when scale is set) then normalisation: (1, 3, h, w).
+// The network input for an image: keep-ratio Resize (when scale is set) of the 8-bit image with cv::resize
+// (mmcv.imrescale, bilinear), then the float copy and normalisation: (1, 3, h, w).
 torch::Tensor preprocess(const data::Image& image, const std::optional<std::pair<int64_t, int64_t>>& scale,
                          const Normalization& norm, int64_t min_size = 0);
 // Zero-pads right/bottom to multiples of `divisor`.
@@ -81,15 +81,26 @@ torch::Tensor resize_logits(const torch::Tensor& logits, std::array<int64_t, 2> 
 
 // mmseg slide_inference on normalised images (1, 3, H, W): each window's logits (encode_decode output, already at
 // window size) are summed into a full-size accumulator and divided by the per-pixel window count. Windows of
-// one image all have the same shape and are batched, at most max_batch at a time (0 = all).
+// one image all have the same shape and are batched, at most max_batch at a time (0 = all). A stride larger than
+// the crop would leave pixels without a window (mmseg asserts): std::invalid_argument.
 torch::Tensor slide_logits(const EncodeDecode& encode_decode, const torch::Tensor& images,
                            std::array<int64_t, 2> crop_size, std::array<int64_t, 2> stride, int64_t max_batch = 0);
 
+// Logits (1, K, h, w) at the size of the network input (after the test Resize).
+torch::Tensor whole_logits(SegmentationModelImpl& model, const data::Image& image,
+                           const WholeInferenceOptions& options = {});
+torch::Tensor slide_logits(SegmentationModelImpl& model, const data::Image& image,
+                           const SlideInferenceOptions& options = {});
 // Logits (1, K, H0, W0) at the original image size.
 torch::Tensor whole_inference(SegmentationModelImpl& model, const data::Image& image,
                               const WholeInferenceOptions& options = {});
 torch::Tensor slide_inference(SegmentationModelImpl& model, const data::Image& image,
                               const SlideInferenceOptions& options = {});
+
+// argmax over classes of logits (1, K, h, w) bilinearly resized to `size` (H0, W0), as mmseg's inference resizes to
+// ori_shape before its softmax and argmax, computed one class plane at a time: memory stays at a few planes of the
+// output size however many classes there are (150 classes of a 9400 x 9400 image would be 53 GB at once).
+data::Image argmax_resized(const torch::Tensor& logits, std::array<int64_t, 2> size);
 
 // argmax over classes of logits (1, K, H, W) -> 1-channel label map of train ids.
 data::Image argmax_label(const torch::Tensor& logits);

@@ -11,6 +11,10 @@ SlideGrid slide_grid(int64_t height, int64_t width, int64_t h_crop, int64_t w_cr
                      int64_t w_stride) {
   if (height < 1 || width < 1 || h_crop < 1 || w_crop < 1 || h_stride < 1 || w_stride < 1)
     throw std::invalid_argument("slide_grid: image size, crop_size and stride must be positive");
+  if (h_stride > h_crop || w_stride > w_crop)
+    throw std::invalid_argument("slide stride " + std::to_string(h_stride) + "x" + std::to_string(w_stride) +
+                                " is larger than the crop " + std::to_string(h_crop) + "x" + std::to_string(w_crop) +
+                                ": windows would leave pixels uncovered (mmseg asserts every pixel is covered)");
   SlideGrid grid;
   grid.h_grids = std::max<int64_t>(height - h_crop + h_stride - 1, 0) / h_stride + 1;
   grid.w_grids = std::max<int64_t>(width - w_crop + w_stride - 1, 0) / w_stride + 1;

@@ -23,6 +23,7 @@ struct SlideGrid {
 
 // h_grids = max(H - h_crop + h_stride - 1, 0) // h_stride + 1 (same for w); y1 = i * h_stride,
 // y2 = min(y1 + h_crop, H), y1 = max(y2 - h_crop, 0): the last window is shifted inward, never padded.
+// A stride larger than the crop throws std::invalid_argument (it would leave gaps; mmseg asserts).
 SlideGrid slide_grid(int64_t height, int64_t width, int64_t h_crop, int64_t w_crop, int64_t h_stride,
                      int64_t w_stride);
 

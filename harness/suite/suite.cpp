@@ -307,7 +307,7 @@ void parse_datasets(Checker& c, const json& root, Suite& s) {
     const std::string path = "datasets[" + std::to_string(i) + "]";
     const auto& entry = datasets[i];
     if (!c.expect(entry, path, entry.is_object(), "an object")) continue;
-    c.unknown_keys(entry, path, {"name", "kind", "root", "generate", "limit", "workers"});
+    c.unknown_keys(entry, path, {"name", "kind", "root", "generate", "limit", "workers", "max_pixels"});
     DatasetEntry d;
     d.name = c.string(entry, "name", path).value_or("");
     if (d.name.empty()) c.error(path + ".name", "missing");
@@ -351,6 +351,7 @@ void parse_datasets(Checker& c, const json& root, Suite& s) {
     }
     d.limit = c.integer<int64_t>(entry, "limit", path, 0).value_or(0);
     d.workers = c.integer<int>(entry, "workers", path, 0, kMaxThreads).value_or(0);
+    d.max_pixels = c.integer<int64_t>(entry, "max_pixels", path, 1).value_or(0);
     s.datasets.push_back(std::move(d));
   }
 }

@@ -36,6 +36,7 @@ struct DatasetEntry {
   int64_t limit = 0;          // evaluate at most this many samples (0: all)
   int workers = 0;            // decoding threads (0: hardware concurrency)
   int64_t num_classes = 0;    // synthetic_ade20k: generate.classes (the real datasets know their own)
+  int64_t max_pixels = 0;     // decoded-pixel limit per image (0: data::kDefaultMaxPixels)
 };
 
 struct MeasurementEntry {

@@ -51,17 +51,6 @@ double OneCycle::lr(int64_t iter) const {
   return base / final_div_factor;  // past total_steps (mmcv would fail); the final value
 }
 
-double Rng::uniform(double low, double high) {
-  // 53 random bits, as numpy's random_sample.
-  const double u = static_cast<double>(engine_() >> 11) * (1.0 / 9007199254740992.0);
-  return low + (high - low) * u;
-}
-
-int64_t Rng::randint(int64_t low, int64_t high) {
-  const auto span = static_cast<uint64_t>(high - low);
-  return low + static_cast<int64_t>(engine_() % span);
-}
-
 namespace {
 
 uint64_t splitmix64(uint64_t x) {
@@ -77,132 +66,21 @@ uint64_t sample_seed(uint64_t seed, uint64_t stage, int64_t iter, int64_t b) {
          splitmix64(static_cast<uint64_t>(b) + 0x1234567ull);
 }
 
-torch::Tensor resize_label(const torch::Tensor& label, int64_t h, int64_t w) {
-  // cv2 INTER_NEAREST (mmcv.imresize for seg maps) takes src = floor(dst * scale), as torch's 'nearest'.
-  auto x = label.to(torch::kFloat32).unsqueeze(0).unsqueeze(0);
-  x = F::interpolate(x, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kNearest));
-  return x.squeeze(0).squeeze(0).to(torch::kUInt8);
-}
-
-// cv2.cvtColor(BGR2HSV) on 8-bit data: H in 0..179 (degrees / 2), S and V in 0..255, rounded.
-torch::Tensor rgb_to_hsv8(const torch::Tensor& rgb) {
-  auto r = rgb[0], g = rgb[1], b = rgb[2];
-  auto v = std::get<0>(torch::max(rgb, 0));
-  auto diff = v - std::get<0>(torch::min(rgb, 0));
-  auto s = torch::where(v > 0, torch::round(diff * 255.0 / v.clamp_min(1)), torch::zeros_like(v));
-  auto safe = diff.clamp_min(1e-6);
-  auto h = torch::where(v == r, 60.0 * (g - b) / safe,
-                        torch::where(v == g, 120.0 + 60.0 * (b - r) / safe, 240.0 + 60.0 * (r - g) / safe));
-  h = torch::where(diff > 0, h, torch::zeros_like(h));
-  h = torch::where(h < 0, h + 360.0, h);
-  h = torch::remainder(torch::round(h / 2.0), 180.0);
-  return torch::stack(std::vector<torch::Tensor>{h, s, v});
-}
-
-// cv2.cvtColor(HSV2BGR) on 8-bit data.
-torch::Tensor hsv8_to_rgb(const torch::Tensor& hsv) {
-  auto h6 = hsv[0] * (6.0 / 180.0), s = hsv[1] / 255.0, v = hsv[2] / 255.0;
-  std::vector<torch::Tensor> channels;
-  for (double n : {5.0, 3.0, 1.0}) {  // r, g, b
-    auto k = torch::remainder(h6 + n, 6.0);
-    auto f = torch::clamp(torch::min(k, 4.0 - k), 0.0, 1.0);
-    channels.push_back(torch::round((v - v * s * f) * 255.0).clamp(0, 255));
-  }
-  return torch::stack(channels);
-}
-
-// PhotoMetricDistortion.convert: float * alpha + beta, clipped, cast to uint8 (truncating).
-torch::Tensor convert(const torch::Tensor& x, double alpha, double beta) {
-  return torch::trunc(torch::clamp(x * alpha + beta, 0, 255));
-}
-
 }  // namespace
 
-SegPair to_pair(const seg::SegExample& example) {
-  const auto& im = example.image;
-  auto image = torch::from_blob(const_cast<uint8_t*>(im.pixels.data()), {im.height, im.width, 3}, torch::kUInt8)
-                   .permute({2, 0, 1})
-                   .to(torch::kFloat32);
-  const auto& lb = example.label;
-  auto label = torch::from_blob(const_cast<uint8_t*>(lb.pixels.data()), {lb.height, lb.width}, torch::kUInt8).clone();
-  return {image, label};
-}
-
-SegPair random_resize(const SegPair& in, std::pair<int64_t, int64_t> scale, std::pair<double, double> ratio_range,
-                      Rng& rng) {
-  // mmcv RandomResize._random_sample_ratio, then Resize(keep_ratio=True) through mmcv.rescale_size.
-  const double ratio = rng.random() * (ratio_range.second - ratio_range.first) + ratio_range.first;
-  const auto target_w = static_cast<int64_t>(scale.first * ratio), target_h = static_cast<int64_t>(scale.second * ratio);
-  const int64_t h = in.image.size(1), w = in.image.size(2);
-  const double max_long = std::max(target_w, target_h), max_short = std::min(target_w, target_h);
-  const double factor = std::min(max_long / std::max(h, w), max_short / std::min(h, w));
-  const auto new_w = static_cast<int64_t>(w * factor + 0.5), new_h = static_cast<int64_t>(h * factor + 0.5);
-  auto image = seg::resize_image(in.image.unsqueeze(0), new_h, new_w).squeeze(0);
-  return {image, resize_label(in.label, new_h, new_w)};
-}
-
-SegPair random_crop(const SegPair& in, std::array<int64_t, 2> crop_size, double cat_max_ratio, Rng& rng,
-                    uint8_t ignore_index) {
-  const int64_t h = in.image.size(1), w = in.image.size(2);
-  auto bbox = [&] {
-    const int64_t off_h = rng.randint(0, std::max<int64_t>(h - crop_size[0], 0) + 1);
-    const int64_t off_w = rng.randint(0, std::max<int64_t>(w - crop_size[1], 0) + 1);
-    return std::array<int64_t, 4>{off_h, std::min(off_h + crop_size[0], h), off_w, std::min(off_w + crop_size[1], w)};
-  };
-  auto crop = [](const torch::Tensor& x, const std::array<int64_t, 4>& b) {
-    return x.narrow(-2, b[0], b[1] - b[0]).narrow(-1, b[2], b[3] - b[2]);
-  };
-  auto box = bbox();
-  if (cat_max_ratio < 1.0) {
-    for (int attempt = 0; attempt < 10; ++attempt) {
-      auto counts = torch::bincount(crop(in.label, box).flatten().to(torch::kLong), {}, 256);
-      counts[ignore_index] = 0;
-      const auto present = counts.gt(0).sum().item<int64_t>();
-      if (present > 1 && counts.max().item<double>() / counts.sum().item<double>() < cat_max_ratio) break;
-      box = bbox();
-    }
-  }
-  return {crop(in.image, box).contiguous(), crop(in.label, box).contiguous()};
-}
-
-SegPair random_flip(const SegPair& in, double prob, Rng& rng) {
-  if (rng.random() >= prob) return in;
-  return {in.image.flip({-1}), in.label.flip({-1})};
-}
-
-torch::Tensor photo_metric_distortion(const torch::Tensor& image, Rng& rng) {
-  auto img = image;
-  if (rng.randint(0, 2)) img = convert(img, 1.0, rng.uniform(-32, 32));  // brightness
-  const int64_t mode = rng.randint(0, 2);  // contrast first (1) or last (0)
-  auto contrast = [&] {
-    if (rng.randint(0, 2)) img = convert(img, rng.uniform(0.5, 1.5), 0);
-  };
-  if (mode == 1) contrast();
-  if (rng.randint(0, 2)) {  // saturation
-    auto hsv = rgb_to_hsv8(img);
-    hsv[1] = convert(hsv[1], rng.uniform(0.5, 1.5), 0);
-    img = hsv8_to_rgb(hsv);
-  }
-  if (rng.randint(0, 2)) {  // hue
-    auto hsv = rgb_to_hsv8(img);
-    hsv[0] = torch::remainder(hsv[0] + static_cast<double>(rng.randint(-18, 18)), 180.0);
-    img = hsv8_to_rgb(hsv);
-  }
-  if (mode == 0) contrast();
-  return img;
-}
-
-SegPair train_transform(const seg::SegExample& example, const TrainPipeline& p, Rng& rng) {
+SegPair train_transform(const seg::SegExample& example, const TrainPipeline& p, seg::RandomSource& rng) {
+  seg::SegImage x{example.image, example.label};
+  x = seg::random_resize(x, p.scale, p.ratio_range, rng);
+  x = seg::random_crop(x, {static_cast<int>(p.crop_size[0]), static_cast<int>(p.crop_size[1])}, p.cat_max_ratio, rng);
+  x = seg::random_flip(x, p.flip_prob, rng);
+  if (p.photo_metric_distortion) x.image = seg::photo_metric_distortion(x.image, rng);
+  // Normalize (float32), then Pad bottom/right to the crop (image 0, label 255).
   torch::NoGradGuard no_grad;
-  SegPair x = random_resize(to_pair(example), p.scale, p.ratio_range, rng);
-  x = random_crop(x, p.crop_size, p.cat_max_ratio, rng);
-  x = random_flip(x, p.flip_prob, rng);
-  if (p.photo_metric_distortion) x.image = photo_metric_distortion(x.image, rng);
-  // SegDataPreProcessor: normalise, then pad bottom/right to the crop (image 0, label 255).
-  auto image = seg::normalize(x.image.unsqueeze(0), p.norm).squeeze(0);
+  auto image = seg::normalize(seg::image_to_tensor(x.image), p.norm).squeeze(0);
   const int64_t pad_h = p.crop_size[0] - image.size(1), pad_w = p.crop_size[1] - image.size(2);
   image = F::pad(image, F::PadFuncOptions({0, pad_w, 0, pad_h}).value(0));
-  auto label = F::pad(x.label.to(torch::kLong), F::PadFuncOptions({0, pad_w, 0, pad_h}).value(seg::kIgnoreIndex));
+  auto label = torch::from_blob(x.label.pixels.data(), {x.label.height, x.label.width}, torch::kUInt8).to(torch::kLong);
+  label = F::pad(label, F::PadFuncOptions({0, pad_w, 0, pad_h}).value(seg::kIgnoreIndex));
   return {image.contiguous(), label.contiguous()};
 }
 
@@ -216,15 +94,21 @@ seg::IoUMetric evaluate(seg::SegmentationModelImpl& model, const seg::SegDataset
   }
   if (o.mode != "whole" && o.mode != "slide")
     throw std::invalid_argument("evaluation mode must be 'whole' or 'slide', not '" + o.mode + "'");
+  if (o.mode == "slide" && (o.stride[0] > o.crop_size[0] || o.stride[1] > o.crop_size[1]))
+    throw std::invalid_argument("slide stride " + std::to_string(o.stride[0]) + "x" + std::to_string(o.stride[1]) +
+                                " is larger than the crop " + std::to_string(o.crop_size[0]) + "x" +
+                                std::to_string(o.crop_size[1]) + ": windows would leave pixels uncovered");
+  if (!o.pred_dir.empty()) fs::create_directories(o.pred_dir);
   const bool was_training = model.is_training();
   model.eval();
   torch::InferenceMode guard;
   seg::IoUMetric metric(dataset.num_classes);
   for (size_t i = 0; i < samples.size(); ++i) {
-    const seg::SegExample ex = seg::load_sample(dataset, samples[i]);
+    seg::SegExample ex = seg::load_sample(dataset, samples[i]);
+    const std::array<int64_t, 2> size{ex.image.height, ex.image.width};
     torch::Tensor logits;
     if (o.mode == "whole") {
-      logits = seg::whole_inference(model, ex.image, seg::WholeInferenceOptions{o.scale, o.min_size, o.norm});
+      logits = seg::whole_logits(model, ex.image, seg::WholeInferenceOptions{o.scale, o.min_size, o.norm});
     } else {
       seg::SlideInferenceOptions so;
       so.scale = o.scale;
@@ -232,9 +116,11 @@ seg::IoUMetric evaluate(seg::SegmentationModelImpl& model, const seg::SegDataset
       so.norm = o.norm;
       so.crop_size = o.crop_size;
       so.stride = o.stride;
-      logits = seg::slide_inference(model, ex.image, so);
+      logits = seg::slide_logits(model, ex.image, so);
     }
-    const data::Image pred = seg::argmax_label(logits);
+    ex.image = {};  // the decoded file is no longer needed while the prediction is resized to its size
+    const data::Image pred = seg::argmax_resized(logits, size);
+    if (!o.pred_dir.empty()) data::write_png((fs::path(o.pred_dir) / (samples[i].stem + ".png")).string(), pred);
     metric.process(pred.pixels.data(), ex.label.pixels.data(), ex.label.pixels.size());
     if (progress) progress(static_cast<double>(i + 1) / samples.size());
   }
@@ -248,7 +134,9 @@ const std::vector<std::string>& segmentation_dataset_kinds() {
   return kinds;
 }
 
-seg::SegDataset open_seg_dataset(const std::string& kind, const std::string& root, bool train, int64_t num_classes) {
+namespace {
+
+seg::SegDataset open_seg_layout(const std::string& kind, const std::string& root, bool train, int64_t num_classes) {
   if (kind == "ade20k" || kind == "synthetic_ade20k") {
     auto ds = seg::ade20k(root, train ? "training" : "validation");
     if (kind == "synthetic_ade20k") {
@@ -265,6 +153,15 @@ seg::SegDataset open_seg_dataset(const std::string& kind, const std::string& roo
   std::string known;
   for (const auto& k : segmentation_dataset_kinds()) known += (known.empty() ? "" : ", ") + k;
   throw std::invalid_argument("unknown segmentation dataset kind '" + kind + "' (known: " + known + ")");
+}
+
+}  // namespace
+
+seg::SegDataset open_seg_dataset(const std::string& kind, const std::string& root, bool train, int64_t num_classes,
+                                 const data::DecodeLimits& limits) {
+  seg::SegDataset ds = open_seg_layout(kind, root, train, num_classes);
+  ds.limits = limits;
+  return ds;
 }
 
 namespace {
@@ -547,9 +444,7 @@ seg::SegmentationModel segmentation_model(const std::string& name, const std::st
     throw std::invalid_argument("'" + name + "' is a backbone: give a head checkpoint written by bench train");
   ModelPtr backbone = create_model(name, args);
   if (!checkpoint.empty()) load_checkpoint(*backbone, checkpoint);
-  layers::LinearSegHeadOptions options;
-  options.num_classes = dataset.num_classes;
-  seg::SegmentationModel model(backbone, options);
+  seg::SegmentationModel model(backbone, "linear", dataset.num_classes);
   load_segmentation_checkpoint(*model, head);
   return model;
 }
@@ -678,8 +573,8 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
     throw std::invalid_argument("train task must be 'head', 'scratch' or 'segmentor', not '" + o.task + "'");
   if (!o.work_dir.empty()) fs::create_directories(o.work_dir);
   if (o.resume && o.work_dir.empty()) throw std::invalid_argument("--resume needs a work directory with checkpoints");
-  ExampleSource source(open_seg_dataset(o.dataset_kind, o.root, true, o.num_classes));
-  const seg::SegDataset val = open_seg_dataset(o.dataset_kind, o.root, false, o.num_classes);
+  ExampleSource source(open_seg_dataset(o.dataset_kind, o.root, true, o.num_classes, o.limits));
+  const seg::SegDataset val = open_seg_dataset(o.dataset_kind, o.root, false, o.num_classes, o.limits);
   if (o.task == "segmentor") return train_segmentor(o, source, val, log, t0);
   torch::manual_seed(o.seed);
   ModelPtr backbone = o.task == "head" && o.backbone ? o.backbone : create_model(o.model, o.model_args);
@@ -691,10 +586,8 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
     return result;
   }
   freeze(*backbone);
-  layers::LinearSegHeadOptions head;
-  head.num_classes = val.num_classes;
   torch::manual_seed(o.seed + 1);
-  seg::SegmentationModel model(backbone, head);
+  seg::SegmentationModel model(backbone, "linear", val.num_classes);
   model->to(o.device);
   model->decode_head->train();
   const OneCycle schedule{o.lr, o.iterations, o.pct_start, o.div_factor, o.final_div_factor, false};
@@ -708,7 +601,7 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
       features = model->backbone->forward_dense(batch.image.to(o.device));
     }
     // BaseDecodeHead.loss_by_feat: logits resized to the label size, CE over non-ignored pixels.
-    auto logits = model->decode_head->forward(features, {batch.label.size(1), batch.label.size(2)});
+    auto logits = seg::resize_logits(model->decode_head->forward(features), {batch.label.size(1), batch.label.size(2)});
     // A batch with no labelled pixel gives mmseg a NaN loss; a zero loss keeps the weights finite instead.
     if (!batch.label.ne(seg::kIgnoreIndex).any().item<bool>()) return logits.sum() * 0;
     return F::cross_entropy(logits, batch.label.to(o.device),
@@ -747,7 +640,7 @@ int run_train(const TrainOptions& options, std::ostream& log) {
 
 int run_eval_seg(const SegEvalOptions& o, std::ostream& out, std::ostream& err) {
   try {
-    const seg::SegDataset val = open_seg_dataset(o.dataset_kind, o.root, false, o.num_classes);
+    const seg::SegDataset val = open_seg_dataset(o.dataset_kind, o.root, false, o.num_classes, o.limits);
     seg::SegmentationModel model = segmentation_model(o.model, o.checkpoint, o.head, val);
     model->to(o.device);
     const auto r = evaluate(*model, val, o.eval).compute();

@@ -20,6 +20,7 @@
 #include "harness/seg/datasets.h"
 #include "harness/seg/inference.h"
 #include "harness/seg/iou_metric.h"
+#include "harness/seg/transforms.h"
 #include "harness/store/store.h"
 
 namespace locbench::train {
@@ -53,16 +54,7 @@ struct PolySchedule {
 
 // numpy.random-like draws from a seeded engine (each sample of each iteration has its own, so a resumed run
 // draws exactly what an uninterrupted one does).
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : engine_(seed) {}
-  double uniform(double low, double high);   // np.random.uniform
-  int64_t randint(int64_t low, int64_t high);  // np.random.randint: low <= x < high
-  double random() { return uniform(0.0, 1.0); }
-
- private:
-  std::mt19937_64 engine_;
-};
+using Rng = seg::Rng;
 
 // The mmseg train pipeline of configs/_base_/datasets/ade20k.py after loading.
 struct TrainPipeline {
@@ -75,25 +67,15 @@ struct TrainPipeline {
   seg::Normalization norm;
 };
 
-// Image (3, H, W) float in 0..255 and label (H, W) uint8 train ids, as the transforms pass them along.
+// A training sample as the model sees it.
 struct SegPair {
   torch::Tensor image, label;
 };
 
-SegPair to_pair(const seg::SegExample& example);
-// mmcv RandomResize(scale, ratio_range, keep_ratio=True): image bilinear, label nearest.
-SegPair random_resize(const SegPair& in, std::pair<int64_t, int64_t> scale, std::pair<double, double> ratio_range,
-                      Rng& rng);
-// mmseg RandomCrop: a crop whose largest class covers less than cat_max_ratio of the non-ignored pixels, trying
-// at most 10 times after the first draw (the last draw is kept).
-SegPair random_crop(const SegPair& in, std::array<int64_t, 2> crop_size, double cat_max_ratio, Rng& rng,
-                    uint8_t ignore_index = seg::kIgnoreIndex);
-SegPair random_flip(const SegPair& in, double prob, Rng& rng);
-// mmseg PhotoMetricDistortion (brightness 32, contrast 0.5-1.5, saturation 0.5-1.5, hue 18) on 8-bit values.
-torch::Tensor photo_metric_distortion(const torch::Tensor& image, Rng& rng);
-// The whole pipeline: normalised image (3, crop_h, crop_w) padded with 0 and label (crop_h, crop_w) int64 padded
-// with 255 (SegDataPreProcessor's pad_val / seg_pad_val).
-SegPair train_transform(const seg::SegExample& example, const TrainPipeline& pipeline, Rng& rng);
+// The whole pipeline: the 8-bit transforms of harness/seg/transforms.h (Resize with ratio_range, RandomCrop with
+// cat_max_ratio, RandomFlip, PhotoMetricDistortion), then Normalize and Pad: normalised image (3, crop_h, crop_w)
+// padded with 0 and label (crop_h, crop_w) int64 padded with 255 (Pad's pad_val / seg_pad_val).
+SegPair train_transform(const seg::SegExample& example, const TrainPipeline& pipeline, seg::RandomSource& random);
 
 // How a model is scored on a validation split.
 struct EvalOptions {
@@ -104,6 +86,7 @@ struct EvalOptions {
   std::array<int64_t, 2> crop_size{512, 512};
   std::array<int64_t, 2> stride{341, 341};
   int64_t limit = 0;  // at most this many images (evenly spaced); 0 = all
+  std::string pred_dir;  // when set: each prediction written there as <stem>.png (train ids, 255 = none)
 };
 seg::IoUMetric evaluate(seg::SegmentationModelImpl& model, const seg::SegDataset& dataset, const EvalOptions& options,
                         const std::function<void(double)>& progress = {});
@@ -113,11 +96,13 @@ const std::vector<std::string>& segmentation_dataset_kinds();
 // A segmentation dataset by suite kind: ade20k, synthetic_ade20k, pascal_context59, pascal_context60,
 // cocostuff10k, cocostuff164k.
 // `train` picks the training split. synthetic_ade20k has `num_classes` classes (ADE20K's layout and encoding).
-seg::SegDataset open_seg_dataset(const std::string& kind, const std::string& root, bool train, int64_t num_classes = 0);
+seg::SegDataset open_seg_dataset(const std::string& kind, const std::string& root, bool train, int64_t num_classes = 0,
+                                 const data::DecodeLimits& limits = {});
 
 struct TrainOptions {
-  // head: LinearSegHead on a frozen backbone; scratch: classification, then head; segmentor: a whole segmentation
-  // model (registry task "segmentation", e.g. SegViT) trained end to end with its own loss (Model::segmentation_loss)
+  // head: the registered `linear` head on a frozen backbone; scratch: classification, then head; segmentor: a whole
+  // segmentation model (registry task "segmentation", e.g. SegViT) trained end to end with its own loss
+  // (Model::segmentation_loss)
   std::string task = "head";
   std::string model;          // registered name
   std::string checkpoint;     // backbone weights (task head); empty = seeded initialisation
@@ -126,6 +111,7 @@ struct TrainOptions {
   std::string dataset_kind = "ade20k";
   std::string root;
   int64_t num_classes = 0;  // synthetic_ade20k only
+  data::DecodeLimits limits;  // for every image and label map read
   // Segmentation head (LocAtViT's protocol).
   int64_t iterations = 20000;
   int64_t batch_size = 32;
@@ -187,6 +173,7 @@ struct SegEvalOptions {
   std::string dataset_kind = "ade20k";
   std::string root;
   int64_t num_classes = 0;  // synthetic_ade20k only
+  data::DecodeLimits limits;
   EvalOptions eval;
   bool json = false;
   torch::Device device = torch::kCPU;
@@ -195,7 +182,7 @@ int run_eval_seg(const SegEvalOptions& options, std::ostream& out, std::ostream&
 
 // The model `bench eval-seg --model` and suites score: a segmentation model (task "segmentation") as it is, with
 // its checkpoint and optionally the seg.safetensors of a segmentor training (`head`); or a backbone with its
-// checkpoint and the LinearSegHead of `head`. Classes must match the dataset's.
+// checkpoint and the `linear` head of `head`. Classes must match the dataset's.
 seg::SegmentationModel segmentation_model(const std::string& name, const std::string& checkpoint,
                                           const std::string& head, const seg::SegDataset& dataset,
                                           const ModelArgs& args = {});

@@ -26,6 +26,13 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
   return torch::matmul(logits.softmax(-1), v);
 }
 
+torch::Tensor pad_to_multiple(const torch::Tensor& images, int64_t multiple) {
+  const int64_t h = images.size(-2), w = images.size(-1);
+  const int64_t pad_h = (multiple - h % multiple) % multiple, pad_w = (multiple - w % multiple) % multiple;
+  if (pad_h == 0 && pad_w == 0) return images;
+  return F::pad(images, F::PadFuncOptions({0, pad_w, 0, pad_h}));
+}
+
 PatchEmbedImpl::PatchEmbedImpl(const PatchEmbedOptions& options) : options_(options) {
   proj = register_module(
       "proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(options.in_chans, options.embed_dim, options.patch_size)
@@ -38,8 +45,7 @@ torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& images) {
   torch::Tensor x = images;
   const int64_t h = x.size(2), w = x.size(3);
   if (options_.dynamic_img_pad) {
-    const int64_t pad_h = (p - h % p) % p, pad_w = (p - w % p) % p;
-    if (pad_h || pad_w) x = F::pad(x, F::PadFuncOptions({0, pad_w, 0, pad_h}));
+    x = pad_to_multiple(x, p);
   } else {
     TORCH_CHECK(h % p == 0 && w % p == 0, "input size ", h, "x", w, " is not a multiple of the patch size ", p);
   }

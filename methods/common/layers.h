@@ -38,6 +38,9 @@ class AttentionBiasImpl : public torch::nn::Module {
   }
 };
 
+// Zeros right/bottom up to multiples of `multiple` (timm's dynamic_img_pad, mmseg's AdaptivePadding 'corner').
+torch::Tensor pad_to_multiple(const torch::Tensor& images, int64_t multiple);
+
 struct PatchEmbedOptions {
   int64_t patch_size = 16;
   int64_t in_chans = 3;

@@ -2,6 +2,8 @@
 // BaseDecodeHead key names and initialisation (kaiming conv, unit norm, conv_seg normal std 0.01).
 #include "methods/common/seg_heads.h"
 
+#include "harness/model/registry.h"
+
 namespace locbench::layers {
 
 namespace F = torch::nn::functional;
@@ -34,5 +36,21 @@ torch::Tensor LinearSegHeadImpl::forward(const torch::Tensor& features, std::arr
                                                .mode(torch::kBilinear)
                                                .align_corners(options_.align_corners));
 }
+
+namespace {
+
+DecodeHeadPtr make_linear_head(const HeadArgs& args) {
+  LinearSegHeadOptions o;
+  o.in_channels = args.in_channels;
+  o.num_classes = args.num_classes;
+  return std::make_shared<LinearSegHeadImpl>(o);
+}
+
+const RegisterHead kLinear{{"linear",
+                            "LocAtViT (Hajimiri et al., ICLR 2026, arXiv 2603.04892), "
+                            "evaluations/segmentation/linear_seg.py",
+                            make_linear_head}};
+
+}  // namespace
 
 }  // namespace locbench::layers

@@ -11,6 +11,8 @@
 
 #include <array>
 
+#include "harness/model/model.h"
+
 namespace locbench::layers {
 
 struct LinearSegHeadOptions {
@@ -32,11 +34,13 @@ class ConvModuleImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ConvModule);
 
-class LinearSegHeadImpl : public torch::nn::Module {
+// Registered as decode head "linear".
+class LinearSegHeadImpl : public DecodeHead {
  public:
   explicit LinearSegHeadImpl(const LinearSegHeadOptions& options);
   // Logits (B, K, h, w) at the resolution of the features (B, C, h, w).
-  torch::Tensor forward(const torch::Tensor& features);
+  torch::Tensor forward(const torch::Tensor& features) override;
+  int64_t num_classes() const override { return options_.num_classes; }
   // Logits bilinearly resized to `size` (H, W), as BaseDecodeHead.predict_by_feat does.
   torch::Tensor forward(const torch::Tensor& features, std::array<int64_t, 2> size);
   const LinearSegHeadOptions& options() const { return options_; }

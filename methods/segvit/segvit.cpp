@@ -132,7 +132,9 @@ VisionTransformerImpl::VisionTransformerImpl(const VitOptions& o) : options_(o) 
 torch::Tensor VisionTransformerImpl::patch_pos_embed(int64_t rows, int64_t cols) const {
   const int64_t pr = options_.img_size[0] / options_.patch_size, pc = options_.img_size[1] / options_.patch_size;
   auto pos = pos_embed.narrow(1, 1, pr * pc);
-  if (pr == rows && pc == cols) return pos;
+  // mmseg's _pos_embeding resizes only when the token count differs: a grid of the same count but another shape
+  // (8 x 32 on a 16 x 16 embedding) takes the stored embedding in its flat order.
+  if (rows * cols == pr * pc) return pos;
   // mmseg resize_pos_embed: bicubic, align_corners=False, no antialias.
   auto grid = pos.reshape({1, pr, pc, -1}).permute({0, 3, 1, 2});
   grid = F::interpolate(grid, F::InterpolateFuncOptions()
@@ -146,7 +148,8 @@ std::vector<torch::Tensor> VisionTransformerImpl::forward_intermediates(const to
                                                                         const std::vector<int64_t>& indices) {
   const int64_t depth = options_.num_layers;
   const std::vector<int64_t> wanted = layers::resolve_block_indices(indices, depth);
-  auto x = projection->forward(images);  // (B, C, rows, cols)
+  // PatchEmbed(padding='corner'): AdaptivePadding pads right/bottom to whole patches before the projection.
+  auto x = projection->forward(layers::pad_to_multiple(images, options_.patch_size));  // (B, C, rows, cols)
   int64_t rows = x.size(2), cols = x.size(3);
   // The class token would be concatenated, position-embedded and dropped again (with_cls_token=False).
   x = map_to_tokens(x) + patch_pos_embed(rows, cols);
@@ -356,7 +359,9 @@ SegVit::SegVit(ModelPtr backbone, std::vector<int64_t> taps, const AtmHeadOption
 }
 
 std::vector<torch::Tensor> SegVit::backbone_features(const torch::Tensor& images) {
-  return vit ? vit->forward(images) : generic_backbone->forward_intermediates(images, taps_);
+  if (vit) return vit->forward(images);  // pads inside its patch embedding
+  return generic_backbone->forward_intermediates(layers::pad_to_multiple(images, generic_backbone->feature_stride()),
+                                                 taps_);
 }
 
 AtmOutput SegVit::forward_head_outputs(const torch::Tensor& images) {
@@ -366,7 +371,7 @@ AtmOutput SegVit::forward_head_outputs(const torch::Tensor& images) {
 
 torch::Tensor SegVit::forward(const torch::Tensor& images) {
   auto pred = forward_head_outputs(images).pred;
-  // encode_decode resizes the head's fixed-size output to the input.
+  // encode_decode resizes the head's fixed-size output to the (unpadded) input.
   if (pred.size(2) != images.size(2) || pred.size(3) != images.size(3))
     pred = bilinear(pred, {images.size(2), images.size(3)});
   return pred;
@@ -376,7 +381,9 @@ torch::Tensor SegVit::forward_dense(const torch::Tensor& images) { return backbo
 
 std::vector<torch::Tensor> SegVit::forward_intermediates(const torch::Tensor& images,
                                                          const std::vector<int64_t>& indices) {
-  return vit ? vit->forward_intermediates(images, indices) : generic_backbone->forward_intermediates(images, indices);
+  if (vit) return vit->forward_intermediates(images, indices);
+  return generic_backbone->forward_intermediates(layers::pad_to_multiple(images, generic_backbone->feature_stride()),
+                                                 indices);
 }
 
 int64_t SegVit::num_blocks() const {

@@ -68,7 +68,8 @@ TORCH_MODULE(EncoderLayer);
 class VisionTransformerImpl : public torch::nn::Module {
  public:
   explicit VisionTransformerImpl(const VitOptions& options);
-  // The maps (B, C, h, w) after the given 0-based blocks (after block shrink_idx the grid is halved).
+  // The maps (B, C, h, w) after the given 0-based blocks (after block shrink_idx the grid is halved). Inputs whose
+  // sides are not multiples of the patch are zero-padded right/bottom first (mmseg AdaptivePadding 'corner').
   std::vector<torch::Tensor> forward_intermediates(const torch::Tensor& images, const std::vector<int64_t>& indices);
   std::vector<torch::Tensor> forward(const torch::Tensor& images) {
     return forward_intermediates(images, options_.out_indices);
@@ -80,7 +81,8 @@ class VisionTransformerImpl : public torch::nn::Module {
   torch::nn::ModuleList layers{nullptr};
 
  private:
-  // pos_embed without its class entry, bicubically resized (mmseg resize_pos_embed) to rows x cols.
+  // pos_embed without its class entry, bicubically resized (mmseg resize_pos_embed) to rows x cols when the token
+  // count differs from the stored grid's.
   torch::Tensor patch_pos_embed(int64_t rows, int64_t cols) const;
   VitOptions options_;
   std::vector<EncoderLayer> layer_list_;
