@@ -245,6 +245,8 @@ TEST(Cli, TwoProcessesSynthesisingOneFolderBothSucceed) {
   size_t images = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(out)) images += e.path().extension() == ".jpg";
   EXPECT_EQ(images, 90u);
+}
+
 namespace {
 
 struct Measured {

@@ -3,6 +3,7 @@
 #include "harness/checkpoint/weights.h"
 #include "harness/cli/cli_common.h"
 #include "harness/compute/macs.h"
+#include "harness/common/text.h"
 #include "harness/model/registry.h"
 #include "harness/profile/profile.h"
 
@@ -14,6 +15,7 @@
 #include <map>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 namespace locbench::cli {
@@ -212,15 +214,34 @@ struct ProfileCommandOptions {
   bool json = false;
 };
 
+// "cpu", "cuda" or "cuda:N", refused in one line when it is not one or this process has no such device.
+torch::Device device_option(const std::string& text) {
+  std::optional<torch::Device> device;
+  try {
+    device = torch::Device(text);
+  } catch (const std::exception&) {
+    throw std::invalid_argument("--device: '" + one_line(text, 40) + "' is not a device (cpu, cuda or cuda:N)");
+  }
+  if (device->is_cuda()) {
+    const int64_t count = torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
+    if (count == 0)
+      throw std::invalid_argument("--device " + text + ": no CUDA device (a CPU LibTorch, or no GPU visible)");
+    if (device->has_index() && device->index() >= count)
+      throw std::invalid_argument("--device " + text + ": there are " + std::to_string(count) + " CUDA devices");
+  }
+  return *device;
+}
+
 void profile_command(const ProfileCommandOptions& o) {
   lookup(o.model);
+  const torch::Device device = device_option(o.device);
   auto model = create_model(o.model);
   model->eval();
   const auto& in = model->variant_config().input_size;
   profile::ProfileOptions po;
   po.iterations = o.iterations;
-  const auto p = profile::profile_model(*model, torch::randn({o.batch, in[0], in[1], in[2]}),
-                                        torch::Device(o.device), po);
+  const auto p = profile::profile_model(*model, torch::randn({o.batch, in[0], in[1], in[2]}), device,
+                                        po);
   if (o.json) std::cout << profile::to_json(p).dump(2) << "\n";
   else profile::print_table(p, std::cout, 40);
 }

@@ -22,7 +22,13 @@ class GuardedBuilder {
   bool number_integer(json::number_integer_t v) { return put(json(v)); }
   bool number_unsigned(json::number_unsigned_t v) { return put(json(v)); }
   bool number_float(json::number_float_t v, const json::string_t& /*text*/) { return put(json(v)); }
-  bool string(json::string_t& v) { return put(json(std::move(v))); }
+  // A NUL character (\u0000) would end the string wherever it reaches C (file names, SQLite's text, LaTeX):
+  // refused in values and keys alike.
+  bool string(json::string_t& v) {
+    if (v.find('\0') != std::string::npos)
+      fail(frames_.empty() ? std::string() : value_path(frames_.back().key), "a NUL character (\\u0000) in a string");
+    return put(json(std::move(v)));
+  }
   bool binary(json::binary_t& v) { return put(json(std::move(v))); }
   bool start_object(std::size_t /*size*/) { return open(json::object()); }
   bool start_array(std::size_t /*size*/) { return open(json::array()); }
@@ -31,6 +37,7 @@ class GuardedBuilder {
 
   bool key(json::string_t& k) {
     Frame& f = frames_.back();
+    if (k.find('\0') != std::string::npos) fail(f.path, "a NUL character (\\u0000) in a key");
     if (!f.keys.insert(k).second)
       fail(f.path, "duplicate key '" + one_line(k, 80) + "'" + (f.path.empty() ? " in the top-level object" : "") +
                        " (a key may appear once in an object)");

@@ -25,7 +25,7 @@ struct JsonLimits {
 
 // Parses `text` (named `path` in messages) without recursion. Refuses nesting beyond limits.max_depth, a key
 // given twice in one object (nlohmann keeps the last silently), numbers outside double's range (1e400), a NUL byte
-// (nlohmann would stop reading there), and any syntax error, each as a one-line JsonInputError.
+// (nlohmann would stop reading there), a NUL character (\u0000) in a string or key, and any syntax error, each as a one-line JsonInputError.
 nlohmann::json parse_untrusted_json(std::string_view text, const std::string& path, JsonLimits limits = {});
 
 // A JSON value for a message: compact, at most about `max_chars` characters ("[1,2,3,..."), always one line.

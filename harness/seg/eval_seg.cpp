@@ -65,6 +65,14 @@ IoUMetric score_folders(const EvalSegOptions& options) {
     if (!fs::is_regular_file(pred_path))
       throw data::DataError(pred_path.string() + ": missing prediction for label " + gt_path.string());
     const data::Image pred = data::read_label(pred_path.string(), options.limits);
+    // mmseg's IoUMetric drops predictions outside 0..K-1 from every count without a word; here a value that is
+    // neither a class nor 255 (no prediction) says that --num-classes or the prediction files are wrong.
+    for (size_t i = 0; i < pred.pixels.size(); ++i)
+      if (pred.pixels[i] >= options.num_classes && pred.pixels[i] != 255)
+        throw data::DataError(pred_path.string() + ": prediction " + std::to_string(pred.pixels[i]) + " at (" +
+                              std::to_string(i % pred.width) + ", " + std::to_string(i / pred.width) +
+                              ") is not a class of --num-classes " + std::to_string(options.num_classes) +
+                              " (0.." + std::to_string(options.num_classes - 1) + ", or 255 for none)");
     const data::Image label =
         load_seg_map(gt_path.string(), options.reduce_zero_label, pred.width, pred.height, options.limits);
     metric.process(pred.pixels.data(), label.pixels.data(), pred.pixels.size());
