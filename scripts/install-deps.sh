@@ -7,6 +7,7 @@ PYTHON=${PYTHON:-python3}
 TORCH_VERSION=${TORCH_VERSION:-2.13.0}
 DEB_PACKAGES=(cmake g++ make libfmt-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev
               libbenchmark-dev libcli11-dev libstb-dev)
+DEB_PACKAGES+=(libssl-dev)  # SHA-256 of checkpoints in a run's provenance (OpenSSL's EVP digests)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do

@@ -1,7 +1,7 @@
 // build/bench end to end: exit codes, one-line errors naming the file or field, no partial output files.
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/data/image.h"
-#include "tests/test_helpers.h"
+#include "tests/bench_cli.h"
 
 #include <gtest/gtest.h>
 
@@ -11,18 +11,6 @@ using namespace locbench;
 using namespace locbench::testing;
 
 namespace {
-
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-Result bench(const std::string& args, const std::filesystem::path& dir) {
-  const auto out = dir / "stdout.txt", err = dir / "stderr.txt";
-  const std::string cmd = std::string(LOCBENCH_BENCH_BIN) + " " + args + " >" + out.string() + " 2>" + err.string();
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_bytes(out), read_bytes(err)};
-}
 
 int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 

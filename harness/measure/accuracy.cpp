@@ -107,6 +107,7 @@ class Loader {
 namespace kinds {
 
 std::vector<store::Result> accuracy(Context& ctx) {
+  DeterministicThreads threads;
   const auto& ds = *ctx.cell.dataset;
   data::ImageFolder folder = data::read_image_folder(ds.root);
   std::vector<data::Sample> samples = folder.samples;

@@ -70,6 +70,21 @@ inline double time_ms(torch::Device device, const std::function<void()>& fn) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// The data-driven kinds (accuracy, miou, train) run their model on one intra-op thread for their whole scope, so
+// that their numbers are a function of the cell alone: ATen's CPU kernels sum in an order that depends on the
+// thread count (a full reduction such as a loss's mean, bilinear resampling), and training amplifies those last-bit
+// differences into different metrics. Data loading still runs on its own worker threads, each sample on one.
+class DeterministicThreads {
+ public:
+  DeterministicThreads() : previous_(at::get_num_threads()) { at::set_num_threads(1); }
+  ~DeterministicThreads() { at::set_num_threads(previous_); }
+  DeterministicThreads(const DeterministicThreads&) = delete;
+  DeterministicThreads& operator=(const DeterministicThreads&) = delete;
+
+ private:
+  int previous_;
+};
+
 inline torch::Tensor random_batch(const Context& ctx) {
   torch::manual_seed(0);
   return torch::randn({ctx.batch_size, 3, ctx.img_size[0], ctx.img_size[1]}).to(ctx.device);

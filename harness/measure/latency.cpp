@@ -1,65 +1,82 @@
-// The `latency` and `throughput` kinds: timed forwards of the cell's model on random input, data loading outside
-// the timed region.
+// The `latency` kind: forwards of the cell's model on random input (data loading and preprocessing do not exist
+// here), timed one by one after a warm-up; median, quartiles and every sample. Not mmseg's latency (that is `fps`,
+// on real images) nor timm's throughput (`throughput`).
 #include "harness/measure/latency.h"
 
 #include "harness/measure/common.h"
 #include "harness/measure/kinds.h"
+#include "harness/stats/stats.h"
+
+#include <time.h>
 
 #include <algorithm>
 #include <cmath>
 
 namespace locbench::measure {
 
+bool LatencyStats::has_cpu() const {
+  return !cpu_.empty() && std::none_of(cpu_.begin(), cpu_.end(), [](double v) { return std::isnan(v); });
+}
+
 LatencyStats::Summary LatencyStats::compute() const {
   Summary s;
-  if (samples_.empty()) return s;
-  std::vector<double> v = samples_;
-  std::sort(v.begin(), v.end());
-  auto quantile = [&](double q) {  // linear interpolation, as numpy's default
-    const double pos = q * (v.size() - 1);
-    const size_t lo = static_cast<size_t>(std::floor(pos)), hi = std::min(lo + 1, v.size() - 1);
-    return v[lo] + (v[hi] - v[lo]) * (pos - lo);
-  };
-  s.median = quantile(0.5);
-  s.p90 = quantile(0.9);
-  s.min = v.front();
-  double sum = 0;
-  for (double x : v) sum += x;
-  s.mean = sum / v.size();
-  s.n = static_cast<int>(v.size());
+  s.cpu_median = std::nan("");
+  if (wall_.empty()) return s;
+  s.median = stats::quantile(wall_, 0.5);
+  s.p90 = stats::quantile(wall_, 0.9);
+  s.q1 = stats::quantile(wall_, 0.25);
+  s.q3 = stats::quantile(wall_, 0.75);
+  s.min = *std::min_element(wall_.begin(), wall_.end());
+  for (double x : wall_) s.total += x;
+  s.mean = s.total / static_cast<double>(wall_.size());
+  s.n = static_cast<int>(wall_.size());
+  if (has_cpu()) s.cpu_median = stats::quantile(cpu_, 0.5);
   return s;
 }
 
-namespace {
+double process_cpu_ms() {
+  timespec t{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) * 1e-6;
+}
 
-LatencyStats timed_loop(Context& ctx, const torch::Tensor& input) {
-  Precision precision(ctx.precision, ctx.device);
-  torch::InferenceMode guard;
-  for (int i = 0; i < ctx.warmup; ++i) ctx.model.forward(input);
-  synchronize(ctx.device);
-  LatencyStats stats;
-  for (int i = 0; i < ctx.repeats; ++i) {
-    stats.process(time_ms(ctx.device, [&] { ctx.model.forward(input); }));
-    if (ctx.progress) ctx.progress(static_cast<double>(i + 1) / ctx.repeats);
+void time_step(LatencyStats& stats, c10::Device device, const std::function<void()>& step) {
+  if (device.is_cuda()) {
+    stats.process(time_ms(device, step));
+    return;
   }
-  return stats;
+  const double cpu0 = process_cpu_ms();
+  const double wall = time_ms(device, step);
+  stats.process(wall, process_cpu_ms() - cpu0);
 }
-
-std::vector<store::Result> timed(Context& ctx, const std::string& protocol) {
-  const auto s = timed_loop(ctx, random_batch(ctx)).compute();
-  const double per_image = s.median / static_cast<double>(ctx.batch_size);
-  return {{"latency", s.median, "ms", "median, " + protocol},
-          {"latency_p90", s.p90, "ms", "p90, " + protocol},
-          {"latency_min", s.min, "ms", "min, " + protocol},
-          {"throughput", 1000.0 / per_image, "img/s", protocol}};
-}
-
-}  // namespace
 
 namespace kinds {
 
-std::vector<store::Result> latency(Context& ctx) { return timed(ctx, "mmseg latency"); }
-std::vector<store::Result> throughput(Context& ctx) { return timed(ctx, "timm throughput"); }
+std::vector<store::Result> latency(Context& ctx) {
+  const torch::Tensor input = random_batch(ctx);
+  LatencyStats stats;
+  {
+    Precision precision(ctx.precision, ctx.device);
+    torch::InferenceMode guard;
+    for (int i = 0; i < ctx.warmup; ++i) ctx.model.forward(input);
+    synchronize(ctx.device);
+    for (int i = 0; i < ctx.repeats; ++i) {
+      time_step(stats, ctx.device, [&] { ctx.model.forward(input); });
+      if (ctx.progress) ctx.progress(static_cast<double>(i + 1) / ctx.repeats);
+    }
+  }
+  const auto s = stats.compute();
+  const std::string protocol = "random-input forward";  // warm-up and repeats are the cell's settings
+  std::vector<store::Result> out{{"latency", s.median, "ms", "median, " + protocol},
+                                 {"latency_p90", s.p90, "ms", "p90, " + protocol},
+                                 {"latency_min", s.min, "ms", "min, " + protocol}};
+  ctx.samples.push_back({"latency", stats.wall()});
+  if (stats.has_cpu()) {
+    out.push_back({"latency_cpu", s.cpu_median, "ms", "CPU time (user + sys), median, " + protocol});
+    ctx.samples.push_back({"latency_cpu", stats.cpu()});
+  }
+  return out;
+}
 
 }  // namespace kinds
 }  // namespace locbench::measure

@@ -12,7 +12,7 @@ std::vector<store::Result> run(Context& ctx) {
   using Kind = std::vector<store::Result> (*)(Context&);
   static const std::map<std::string, Kind> kinds{
       {"params", kinds::params},         {"macs", kinds::macs},         {"latency", kinds::latency},
-      {"throughput", kinds::throughput}, {"memory", kinds::memory},     {"accuracy", kinds::accuracy},
+      {"throughput", kinds::throughput}, {"fps", kinds::fps},           {"memory", kinds::memory},     {"accuracy", kinds::accuracy},
       {"miou", kinds::miou},             {"train", kinds::miou},        {"kernels", kinds::kernels}};
   const std::string& kind = ctx.cell.measurement->kind;
   const auto it = kinds.find(kind);

@@ -29,8 +29,10 @@ struct Context {
   int warmup = 5;
   int repeats = 20;
   std::function<void(double)> progress;  // fraction of the cell done
+  bool isolated = false;  // measured in a process of its own (the runner's child for `memory` cells)
   std::vector<store::CurvePoint> curves;  // out: training curves of the `train`/`miou` kinds, stored with the cell
   std::optional<store::Profile> profile;  // out: op/kernel rows of the `kernels` kind, stored with the cell
+  std::vector<store::Samples> samples;    // out: every sample of the timing kinds, stored with the cell
 };
 
 // Runs the measurement kind of the cell and returns its results (metric, value, unit, convention).

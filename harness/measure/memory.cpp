@@ -45,13 +45,15 @@ std::vector<store::Result> memory(Context& ctx) {
     return {{"peak_memory", static_cast<double>(peak), "bytes", "CUDA allocator peak"}};
   }
 #endif
-  reset_process_peak_rss();
+  reset_process_peak_rss();  // what building the model (or loading its checkpoint) took does not count
   {
     Precision precision(ctx.precision, ctx.device);
     torch::InferenceMode guard;
     ctx.model.forward(input);
   }
-  return {{"peak_memory", static_cast<double>(process_peak_rss()), "bytes", "process VmHWM"}};
+  return {{"peak_memory", static_cast<double>(process_peak_rss()), "bytes",
+           ctx.isolated ? "VmHWM of a process of its own (model built, then one forward)"
+                        : "VmHWM since the model was built, in the run's process"}};
 }
 
 }  // namespace kinds

@@ -1,8 +1,10 @@
 // The `miou` and `train` kinds: mmseg's IoUMetric (per-image intersection/union counts in `process`, mIoU/aAcc/mAcc
 // in `compute`) over a segmentation validation split, scoring either the cell's model as it is (a segmentation
-// model, or a backbone with a head checkpoint) or the product of the training stage (train_stage.h).
+// model, or a backbone with a head checkpoint) or the product of the training stage (train_stage.h). Also the
+// helpers the segmentation kinds share (segmentation.h).
 #include "harness/measure/common.h"
 #include "harness/measure/kinds.h"
+#include "harness/measure/segmentation.h"
 #include "harness/measure/train_stage.h"
 
 #include "harness/seg/synth.h"
@@ -14,6 +16,29 @@ namespace {
 
 std::string fmt_pair(int64_t a, int64_t b, const std::string& sep) { return std::to_string(a) + sep + std::to_string(b); }
 
+std::vector<store::Result> iou_results(const seg::IoUResult& r, const std::string& convention) {
+  return {{"miou", r.mIoU, "%", convention}, {"aacc", r.aAcc, "%", convention}, {"macc", r.mAcc, "%", convention}};
+}
+
+}  // namespace
+
+train::EvalOptions eval_options(const nlohmann::json& options, const train::TrainOptions& trained) {
+  train::EvalOptions e = trained.eval;
+  e.mode = options.value("mode", e.mode);
+  // The test Resize scale is the training scale (mmseg configs share one img_scale).
+  const auto scale = pair_option(options, "scale", {trained.pipeline.scale.first, trained.pipeline.scale.second});
+  e.scale = std::pair<int64_t, int64_t>{scale[0], scale[1]};
+  e.crop_size = pair_option(options, "crop", trained.pipeline.crop_size);
+  // The trained stride goes with the trained window (a recipe's); another window gets 2/3 of it (512 -> 341, as
+  // mmseg's ViT configs).
+  const bool same_window = !options.contains("crop") && e.crop_size == trained.eval.crop_size;
+  e.stride = pair_option(options, "stride",
+                         same_window ? trained.eval.stride
+                                     : std::array<int64_t, 2>{e.crop_size[0] * 2 / 3, e.crop_size[1] * 2 / 3});
+  e.limit = options.value("limit", int64_t{0});
+  return e;
+}
+
 std::string eval_convention(const train::EvalOptions& e) {
   const std::string slide =
       e.mode == "slide" ? fmt_pair(e.crop_size[0], e.stride[0], "/") : std::string();
@@ -22,13 +47,7 @@ std::string eval_convention(const train::EvalOptions& e) {
   return e.mode + (slide.empty() ? "" : " ") + slide + resize + min_size;
 }
 
-std::vector<store::Result> iou_results(const seg::IoUResult& r, const std::string& convention) {
-  return {{"miou", r.mIoU, "%", convention}, {"aacc", r.aAcc, "%", convention}, {"macc", r.mAcc, "%", convention}};
-}
-
-// The cell's model as a segmentation model: a segmentation model (SegViT) as it is, or the backbone with a
-// LinearSegHead (from the entry's head checkpoint). The runner owns the model; the segmentation model borrows it.
-seg::SegmentationModel model_as_is(Context& ctx, const seg::SegDataset& val) {
+seg::SegmentationModel cell_segmentation_model(Context& ctx, const seg::SegDataset& val) {
   const auto& m = *ctx.cell.measurement;
   const VariantInfo* info = Registry::instance().find(ctx.cell.model->name);
   ModelPtr borrowed(ModelPtr(), &ctx.model);
@@ -50,8 +69,6 @@ seg::SegmentationModel model_as_is(Context& ctx, const seg::SegDataset& val) {
   return model;
 }
 
-}  // namespace
-
 void prepare_synthetic_ade20k(const suite::DatasetEntry& d) {
   namespace fs = std::filesystem;
   if (d.kind != "synthetic_ade20k" || fs::is_directory(d.root)) return;
@@ -62,6 +79,9 @@ void prepare_synthetic_ade20k(const suite::DatasetEntry& d) {
   o.max_size = d.generate.value("max_size", o.max_size);
   o.regions = d.generate.value("regions", o.regions);
   o.seed = d.generate.value("seed", uint64_t{0});
+  o.pattern = d.generate.value("pattern", o.pattern);
+  o.period = d.generate.value("period", o.period);
+  o.period_ratio = d.generate.value("period_ratio", o.period_ratio);
   // Written beside the root and renamed into place, so an interrupted generation never looks complete.
   const fs::path tmp = fs::path(d.root).string() + ".partial";
   fs::remove_all(tmp);
@@ -78,6 +98,7 @@ namespace kinds {
 // and `train`: the training stage first (head on the frozen backbone, a small model from scratch, or a segmentor),
 // then score its product, keeping the curves.
 std::vector<store::Result> miou(Context& ctx) {
+  DeterministicThreads threads;
   const auto& m = *ctx.cell.measurement;
   const auto& ds = *ctx.cell.dataset;
   prepare_synthetic_ade20k(ds);
@@ -87,7 +108,7 @@ std::vector<store::Result> miou(Context& ctx) {
   const bool segmentor = info && info->task == "segmentation";
   const seg::SegDataset val = train::open_seg_dataset(ds.kind, ds.root, false, ds.num_classes);
   if (m.options.contains("head") || (segmentor && !m.options.contains("train"))) {
-    seg::SegmentationModel model = model_as_is(ctx, val);
+    seg::SegmentationModel model = cell_segmentation_model(ctx, val);
     return iou_results(train::evaluate(*model, val, o.eval, ctx.progress).compute(), eval_convention(o.eval));
   }
   TrainedModel trained = train_stage(ctx, o);

@@ -45,23 +45,6 @@ train::TrainOptions train_options(const Context& ctx) {
   return o;
 }
 
-train::EvalOptions eval_options(const nlohmann::json& options, const train::TrainOptions& trained) {
-  train::EvalOptions e = trained.eval;
-  e.mode = options.value("mode", e.mode);
-  // The test Resize scale is the training scale (mmseg configs share one img_scale).
-  const auto scale = pair_option(options, "scale", {trained.pipeline.scale.first, trained.pipeline.scale.second});
-  e.scale = std::pair<int64_t, int64_t>{scale[0], scale[1]};
-  e.crop_size = pair_option(options, "crop", trained.pipeline.crop_size);
-  // The trained stride goes with the trained window (a recipe's); another window gets 2/3 of it (512 -> 341, as
-  // mmseg's ViT configs).
-  const bool same_window = !options.contains("crop") && e.crop_size == trained.eval.crop_size;
-  e.stride = pair_option(options, "stride",
-                         same_window ? trained.eval.stride
-                                     : std::array<int64_t, 2>{e.crop_size[0] * 2 / 3, e.crop_size[1] * 2 / 3});
-  e.limit = options.value("limit", int64_t{0});
-  return e;
-}
-
 TrainedModel train_stage(Context& ctx, train::TrainOptions o) {
   if (o.task == "head") o.backbone = ModelPtr(ModelPtr(), &ctx.model);  // the runner owns the model
   o.progress = ctx.progress;

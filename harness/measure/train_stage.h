@@ -21,9 +21,6 @@ struct TrainedModel {
   double seconds = 0;  // training time, the final evaluation excluded
 };
 
-// The test settings of a miou/train entry on top of the trained ones (a segmentation model's recipe included).
-train::EvalOptions eval_options(const nlohmann::json& options, const train::TrainOptions& trained);
-
 // Trains as `options` say (the task head borrows ctx.model as its frozen backbone). Throws on bad input.
 TrainedModel train_stage(Context& ctx, train::TrainOptions options);
 
