@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "report/render.h"
@@ -75,6 +76,7 @@ struct Chart {
   std::string title, x_label, y_label;
   bool lines = false;
   std::vector<Series> series;
+  std::vector<std::string> footer;  // the run's provenance, one line each
 };
 
 std::vector<double> nice_ticks(double lo, double hi) {
@@ -120,7 +122,8 @@ constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", 
                                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
 std::string render_svg(const Chart& chart) {
-  constexpr double kWidth = 720, kHeight = 460, kLeft = 80, kRight = 540, kTop = 40, kBottom = 400;
+  constexpr double kWidth = 720, kLeft = 80, kRight = 540, kTop = 40, kBottom = 400;
+  const double kHeight = 460 + 14 * static_cast<double>(chart.footer.size());
   std::vector<double> xs, ys;
   for (const auto& s : chart.series)
     for (const auto& p : s.points) xs.push_back(p.x), ys.push_back(p.y);
@@ -174,6 +177,9 @@ std::string render_svg(const Chart& chart) {
       s << "<text x=\"" << num(kRight + 40) << "\" y=\"" << num(y + 4) << "\">" << xml(series.name) << "</text>\n";
     }
   }
+  for (size_t i = 0; i < chart.footer.size(); ++i)
+    s << "<text x=\"8\" y=\"" << num(466 + 14 * static_cast<double>(i)) << "\" font-size=\"9\" fill=\"#555\">"
+      << xml(chart.footer[i]) << "</text>\n";
   s << "</svg>\n";
   return s.str();
 }
@@ -204,11 +210,27 @@ std::string without_setting(std::string label, const std::string& key, const jso
   return label;
 }
 
-// One line per model: y over the values of the setting `key` (e.g. batch_size) of y's columns.
+// A setting as an x coordinate: a number as it is; a resolution "HxW" at sqrt(H * W), the side of the square with
+// as many pixels.
+std::optional<double> setting_number(const json& v) {
+  if (v.is_number()) return v.get<double>();
+  if (!v.is_string()) return std::nullopt;
+  const std::string t = v.get<std::string>();
+  const size_t x = t.find('x');
+  if (x == std::string::npos || x == 0 || x + 1 >= t.size()) return std::nullopt;
+  char* end = nullptr;
+  const double h = std::strtod(t.c_str(), &end);
+  if (end != t.c_str() + x) return std::nullopt;
+  const double w = std::strtod(t.c_str() + x + 1, &end);
+  if (*end != '\0' || !(h > 0) || !(w > 0)) return std::nullopt;
+  return std::sqrt(h * w);
+}
+
+// One line per model: y over the values of the setting `key` (e.g. batch_size, resolution) of y's columns.
 Chart lines_over_setting(const Table& t, const std::string& key, const Selector& ys) {
   std::vector<size_t> columns;
   for (size_t i : matching_columns(t, ys))
-    if (t.columns[i].settings.contains(key) && t.columns[i].settings[key].is_number()) columns.push_back(i);
+    if (t.columns[i].settings.contains(key) && setting_number(t.columns[i].settings[key])) columns.push_back(i);
   if (columns.empty())
     throw std::runtime_error("'" + key + "' is neither a metric nor a numeric setting of '" + ys.text + "' in run " +
                              std::to_string(t.run.id));
@@ -220,7 +242,7 @@ Chart lines_over_setting(const Table& t, const std::string& key, const Selector&
     Series series{row.model, {}};
     for (size_t c : columns)
       if (!row.entries[c].values.empty())
-        series.points.push_back({t.columns[c].settings[key].get<double>(), row.entries[c].mean(), ""});
+        series.points.push_back({*setting_number(t.columns[c].settings[key]), row.entries[c].mean(), ""});
     std::sort(series.points.begin(), series.points.end(), [](const Point& a, const Point& b) { return a.x < b.x; });
     if (!series.points.empty()) chart.series.push_back(std::move(series));
   }
@@ -243,6 +265,7 @@ int run_plot(const PlotOptions& options, std::ostream& out, std::ostream& err) {
     Selector xs = parse_selector(options.x);
     bool x_is_metric = !matching_columns(table, Selector{xs.metric, xs.dataset, json::object(), xs.text}).empty();
     Chart chart = x_is_metric ? scatter(table, xs, ys, err) : lines_over_setting(table, xs.metric, ys);
+    chart.footer = table.provenance;
     write_output(render_svg(chart), options.out, out);
     return 0;
   } catch (const std::exception& e) {
