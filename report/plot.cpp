@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "harness/common/json_input.h"
@@ -85,6 +86,7 @@ struct Chart {
   std::string title, x_label, y_label;
   bool lines = false;
   std::vector<Series> series;
+  std::vector<std::string> footer;  // the run's provenance, one line each
 };
 
 // Axis ticks at 1, 2 or 5 x 10^k covering [lo, hi] (finite): always at least two, at most 50, whatever the values
@@ -130,7 +132,8 @@ constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", 
                                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
 std::string render_svg(const Chart& chart) {
-  constexpr double kWidth = 720, kHeight = 460, kLeft = 80, kRight = 540, kTop = 40, kBottom = 400;
+  constexpr double kWidth = 720, kLeft = 80, kRight = 540, kTop = 40, kBottom = 400;
+  const double kHeight = 460 + 14 * static_cast<double>(chart.footer.size());
   std::vector<double> xs, ys;
   for (const auto& s : chart.series)
     for (const auto& p : s.points) xs.push_back(p.x), ys.push_back(p.y);
@@ -186,6 +189,9 @@ std::string render_svg(const Chart& chart) {
       s << "<text x=\"" << num(kRight + 40) << "\" y=\"" << num(y + 4) << "\">" << xml(series.name) << "</text>\n";
     }
   }
+  for (size_t i = 0; i < chart.footer.size(); ++i)
+    s << "<text x=\"8\" y=\"" << num(466 + 14 * static_cast<double>(i)) << "\" font-size=\"9\" fill=\"#555\">"
+      << xml(chart.footer[i]) << "</text>\n";
   s << "</svg>\n";
   return s.str();
 }
@@ -221,11 +227,27 @@ std::string without_setting(std::string label, const std::string& key, const jso
   return label;
 }
 
-// One line per model: y over the values of the setting `key` (e.g. batch_size) of y's columns.
+// A setting as an x coordinate: a number as it is; a resolution "HxW" at sqrt(H * W), the side of the square with
+// as many pixels.
+std::optional<double> setting_number(const json& v) {
+  if (v.is_number()) return v.get<double>();
+  if (!v.is_string()) return std::nullopt;
+  const std::string t = v.get<std::string>();
+  const size_t x = t.find('x');
+  if (x == std::string::npos || x == 0 || x + 1 >= t.size()) return std::nullopt;
+  char* end = nullptr;
+  const double h = std::strtod(t.c_str(), &end);
+  if (end != t.c_str() + x) return std::nullopt;
+  const double w = std::strtod(t.c_str() + x + 1, &end);
+  if (*end != '\0' || !(h > 0) || !(w > 0)) return std::nullopt;
+  return std::sqrt(h * w);
+}
+
+// One line per model: y over the values of the setting `key` (e.g. batch_size, resolution) of y's columns.
 Chart lines_over_setting(const Table& t, const std::string& key, const Selector& ys, std::ostream& err) {
   std::vector<size_t> columns;
   for (size_t i : matching_columns(t, ys))
-    if (t.columns[i].settings.contains(key) && t.columns[i].settings[key].is_number()) columns.push_back(i);
+    if (t.columns[i].settings.contains(key) && setting_number(t.columns[i].settings[key])) columns.push_back(i);
   if (columns.empty())
     throw std::invalid_argument("'" + key + "' is neither a metric nor a numeric setting of '" + ys.text + "' in run " +
                              std::to_string(t.run.id));
@@ -237,8 +259,9 @@ Chart lines_over_setting(const Table& t, const std::string& key, const Selector&
     Series series{row.model, {}};
     for (size_t c : columns) {
       if (row.entries[c].values.empty()) continue;
-      const double x = t.columns[c].settings[key].get<double>(), y = row.entries[c].mean();
-      if (std::isfinite(x) && std::isfinite(y)) series.points.push_back({x, y, ""});
+      const std::optional<double> x = setting_number(t.columns[c].settings[key]);
+      const double y = row.entries[c].mean();
+      if (x && std::isfinite(*x) && std::isfinite(y)) series.points.push_back({*x, y, ""});
       else err << "note: a point of " << one_line(row.model, 80) << " is not plotted: its value is not a finite number\n";
     }
     std::sort(series.points.begin(), series.points.end(), [](const Point& a, const Point& b) { return a.x < b.x; });
@@ -263,6 +286,7 @@ int run_plot(const PlotOptions& options, std::ostream& out, std::ostream& err) {
     Selector xs = parse_selector(options.x);
     bool x_is_metric = !matching_columns(table, Selector{xs.metric, xs.dataset, json::object(), xs.text}).empty();
     Chart chart = x_is_metric ? scatter(table, xs, ys, err) : lines_over_setting(table, xs.metric, ys, err);
+    chart.footer = table.provenance;
     write_output(render_svg(chart), options.out, out);
     return 0;
   } catch (const std::exception& e) {

@@ -30,7 +30,14 @@ std::string escape(const std::string& text, Format f) {
   switch (f) {
     case Format::md: return markdown_text(text);
     case Format::csv: return csv_field(text);
-    case Format::latex: return latex_text(text);
+    case Format::latex: {
+      // "±" and "†" in labels or notes are not in every LaTeX font; they become math symbols.
+      std::string out = latex_text(text);
+      for (size_t at; (at = out.find("±")) != std::string::npos;) out.replace(at, std::string("±").size(), "$\\pm$");
+      for (size_t at; (at = out.find("†")) != std::string::npos;)
+        out.replace(at, std::string("†").size(), "$^\\dagger$");
+      return out;
+    }
     case Format::html: return html_text(text);
   }
   return text;
@@ -45,18 +52,33 @@ std::string marks(const std::vector<int>& notes, Format f) {
   return " [" + list + "]";
 }
 
+std::string pvalue_text(double p, Format f) {
+  if (std::isnan(p)) return "n/a";
+  char text[32];
+  if (p < 0.001) std::snprintf(text, sizeof text, f == Format::latex ? "$p<0.001$" : f == Format::html ? "p&lt;0.001" : "p<0.001");
+  else std::snprintf(text, sizeof text, f == Format::latex ? "$p=%.3f$" : "p=%.3f", p);
+  return text;
+}
+
 std::string entry_text(const Entry& e, Format f) {
   std::string text;
+  const std::string pm = f == Format::latex ? " $\\pm$ " : " ± ";
   if (e.values.empty()) {
     text = e.failed ? "failed" : (f == Format::latex ? "--" : f == Format::csv ? "" : "–");
   } else if (!std::isfinite(e.mean())) {
     text = std::isnan(e.mean()) ? "NaN" : e.mean() > 0 ? "inf" : "-inf";  // the footnote says why
+  } else if (e.values.size() > 1) {
+    const stats::Summary s = e.summary();
+    text = fixed2(s.mean) + pm + fixed2((s.ci_high - s.ci_low) / 2) + " (n=" + std::to_string(s.n) + ")";
+  } else if (const auto spread = e.spread()) {
+    text = fixed2(e.values[0]) + " [" + fixed2(spread->q1) + ", " + fixed2(spread->q3) + "]";
   } else {
-    text = fixed2(e.mean());
-    size_t n = e.values.size();
-    if (n > 1) text += (f == Format::latex ? " $\\pm$ " : " ± ") + fixed2(e.stddev());
-    if (n > 1 && n < 3) text += " (n=" + std::to_string(n) + ")";
-    if (e.delta) text += " (" + fixed2(*e.delta, true) + ")";
+    text = fixed2(e.values[0]);
+  }
+  if (e.noisy) text += f == Format::latex ? "$^\\dagger$" : f == Format::html ? "&dagger;" : "†";
+  if (e.vs_baseline) {
+    const Comparison& c = *e.vs_baseline;
+    text += " (" + fixed2(c.difference, true) + (c.significant ? "*" : "") + ", " + pvalue_text(c.p, f) + ")";
   }
   return text + marks(e.notes, f);
 }
@@ -66,18 +88,6 @@ std::string row_label(const Row& row, Format f) { return escape(row.label(), f) 
 std::string column_header(const Table& t, const Column& c, Format f) {
   bool prefix = t.group_by_dataset && !c.dataset.empty() && (f == Format::md || f == Format::csv);
   return escape((prefix ? dataset_label(c.dataset) + " " : "") + c.label, f);
-}
-
-std::string provenance(const Table& t) {
-  const auto& r = t.run;
-  std::string text = "locbench run " + std::to_string(r.id) + ", suite " + r.info.suite_name + ", " + r.status +
-                     ", started " + r.started_at;
-  auto add = [&](const std::string& name, const std::string& value) {
-    if (!value.empty()) text += ", " + name + " " + value;
-  };
-  add("host", r.info.host), add("GPU", r.info.gpu_name), add("driver", r.info.driver_version);
-  add("CUDA", r.info.cuda_version), add("LibTorch", r.info.libtorch_version), add("commit", r.info.git_commit);
-  return text;
 }
 
 // Footnotes ("[k] " and the escaped text) and legend lines, escaped for the format.
@@ -91,7 +101,9 @@ std::vector<std::string> notes_text(const Table& t, Format f) {
 
 std::string render_markdown(const Table& t) {
   std::ostringstream s;
-  s << "**" << escape(provenance(t), Format::md) << "**\n\n| Model |";
+  for (size_t i = 0; i < t.provenance.size(); ++i)
+    s << (i == 0 ? "**" : "") << escape(t.provenance[i], Format::md) << (i == 0 ? "**" : "") << "  \n";
+  s << "\n| Model |";
   for (const auto& c : t.columns) s << " " << column_header(t, c, Format::md) << " |";
   s << "\n|:---|";
   for (size_t i = 0; i < t.columns.size(); ++i) s << "---:|";
@@ -107,15 +119,43 @@ std::string render_markdown(const Table& t) {
   return s.str();
 }
 
+json number_or_null(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
+
+std::string csv_number(double v) {
+  if (std::isnan(v)) return "";
+  char text[40];
+  std::snprintf(text, sizeof text, "%.10g", v);
+  return text;
+}
+
+// Tidy CSV: one line per (row, column) with every statistic as its own number, for pandas and spreadsheets.
 std::string render_csv(const Table& t) {
   std::ostringstream s;
-  s << "Model";
-  for (const auto& c : t.columns) s << "," << column_header(t, c, Format::csv);
-  s << "\n";
+  s << "model,published,column,metric,dataset,unit,convention,settings,n,mean,std,ci_low,ci_high,median,q1,q3,"
+       "repetitions,noisy,failed,delta,delta_ci_low,delta_ci_high,p,test,significant,notes\n";
   for (const auto& row : t.rows) {
-    s << escape(row.label() + marks(row.notes, Format::csv), Format::csv);
-    for (const auto& e : row.entries) s << "," << escape(entry_text(e, Format::csv), Format::csv);
-    s << "\n";
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+      const Column& c = t.columns[i];
+      const Entry& e = row.entries[i];
+      if (e.empty()) continue;
+      const stats::Summary sum = e.summary();
+      const auto spread = e.spread();
+      std::string notes;
+      for (int n : e.notes) notes += (notes.empty() ? "" : " ") + std::to_string(n);
+      for (int n : row.notes) notes += (notes.empty() ? "" : " ") + std::to_string(n);
+      const Comparison* cmp = e.vs_baseline ? &*e.vs_baseline : nullptr;
+      s << escape(row.model, Format::csv) << "," << (row.published ? 1 : 0) << "," << escape(c.label, Format::csv)
+        << "," << escape(c.metric, Format::csv) << "," << escape(c.dataset, Format::csv) << ","
+        << escape(c.unit, Format::csv) << "," << escape(c.convention, Format::csv) << ","
+        << escape(c.settings.dump(), Format::csv) << "," << sum.n << "," << csv_number(e.values.empty() ? NAN : sum.mean)
+        << "," << csv_number(sum.std) << "," << csv_number(sum.ci_low) << "," << csv_number(sum.ci_high) << ","
+        << csv_number(spread ? spread->median : NAN) << "," << csv_number(spread ? spread->q1 : NAN) << ","
+        << csv_number(spread ? spread->q3 : NAN) << "," << e.samples.size() << "," << (e.noisy ? 1 : 0) << ","
+        << (e.failed ? 1 : 0) << "," << csv_number(cmp ? cmp->difference : NAN) << ","
+        << csv_number(cmp ? cmp->ci_low : NAN) << "," << csv_number(cmp ? cmp->ci_high : NAN) << ","
+        << csv_number(cmp ? cmp->p : NAN) << "," << (cmp ? cmp->test : "") << "," << (cmp && cmp->significant ? 1 : 0)
+        << "," << notes << "\n";
+    }
   }
   return s.str();
 }
@@ -135,7 +175,8 @@ std::vector<std::pair<size_t, size_t>> dataset_spans(const Table& t) {
 std::string render_latex(const Table& t) {
   std::ostringstream s;
   size_t width = t.columns.size() + 1;
-  s << "% " << escape(provenance(t), Format::latex) << "\n% requires \\usepackage{booktabs}\n";
+  for (const auto& line : t.provenance) s << "% " << escape(line, Format::latex) << "\n";
+  s << "% requires \\usepackage{booktabs}\n";
   s << "\\begin{tabular}{l" << std::string(t.columns.size(), 'r') << "}\n\\toprule\n";
   if (t.group_by_dataset) {
     std::string rules;
@@ -175,7 +216,8 @@ std::string render_html(const Table& t) {
        "tr.published td { color: #666; font-style: italic; }\n"
        ".notes { font-size: 0.85em; color: #444; }\n"
        "</style>\n</head>\n<body>\n";
-  s << "<p>" << escape(provenance(t), Format::html) << "</p>\n<table>\n<thead>\n";
+  for (const auto& line : t.provenance) s << "<p class=\"provenance\">" << escape(line, Format::html) << "</p>\n";
+  s << "<table>\n<thead>\n";
   if (t.group_by_dataset) {
     s << "<tr><th></th>";
     for (const auto& [a, b] : dataset_spans(t))
@@ -203,8 +245,6 @@ std::string render_html(const Table& t) {
   return s.str();
 }
 
-json number_or_null(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
-
 std::string render_json(const Table& t) {
   const auto& r = t.run;
   json doc;
@@ -220,7 +260,11 @@ std::string render_json(const Table& t) {
                 {"driver_version", r.info.driver_version},
                 {"cuda_version", r.info.cuda_version},
                 {"libtorch_version", r.info.libtorch_version},
-                {"seeds", r.info.seeds}};
+                {"seeds", r.info.seeds},
+                {"cpu_name", r.info.cpu_name},
+                {"threads", r.info.threads}};
+  doc["provenance"] = t.provenance_json;
+  doc["provenance_lines"] = t.provenance;
   doc["baseline"] = t.baseline ? json(*t.baseline) : json(nullptr);
   doc["columns"] = json::array();
   for (const auto& c : t.columns)
@@ -239,13 +283,36 @@ std::string render_json(const Table& t) {
         entries.push_back(nullptr);
         continue;
       }
+      const stats::Summary sum = e.summary();
       json entry = {{"values", e.values}, {"n", e.values.size()}, {"failed", e.failed}, {"notes", e.notes}};
-      entry["mean"] = e.values.empty() ? json(nullptr) : number_or_null(e.mean());
-      entry["std"] = e.values.size() > 1 ? json(e.stddev()) : json(nullptr);
-      entry["delta"] = e.delta ? json(*e.delta) : json(nullptr);
+      entry["mean"] = e.values.empty() ? json(nullptr) : number_or_null(sum.mean);
+      entry["std"] = number_or_null(sum.std);
+      entry["ci_low"] = number_or_null(sum.ci_low);
+      entry["ci_high"] = number_or_null(sum.ci_high);
+      const auto spread = e.spread();
+      entry["repetitions"] = e.samples.size();
+      entry["median"] = spread ? number_or_null(spread->median) : json(nullptr);
+      entry["q1"] = spread ? number_or_null(spread->q1) : json(nullptr);
+      entry["q3"] = spread ? number_or_null(spread->q3) : json(nullptr);
+      entry["noisy"] = e.noisy;
+      if (e.vs_baseline) {
+        const Comparison& c = *e.vs_baseline;
+        entry["delta"] = number_or_null(c.difference);
+        entry["delta_ci_low"] = number_or_null(c.ci_low);
+        entry["delta_ci_high"] = number_or_null(c.ci_high);
+        entry["p"] = number_or_null(c.p);
+        entry["test"] = c.test.empty() ? json(nullptr) : json(c.test);
+        entry["significant"] = c.significant;
+      } else {
+        entry["delta"] = nullptr;
+      }
       entries.push_back(entry);
     }
-    doc["rows"].push_back({{"model", row.model}, {"published", row.published}, {"notes", row.notes}, {"entries", entries}});
+    doc["rows"].push_back({{"model", row.model},
+                           {"registry", row.registry},
+                           {"published", row.published},
+                           {"notes", row.notes},
+                           {"entries", entries}});
   }
   doc["footnotes"] = t.footnotes;
   doc["legend"] = t.legend;
@@ -303,7 +370,15 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
     bool named = options.published != ReportOptions{}.published;
     if (!options.published.empty() && (named || std::filesystem::exists(options.published)))
       add_published(table, load_published(options.published));
-    if (options.baseline) apply_baseline(table, *options.baseline);
+    // The suite's settings.baseline unless --baseline names another (or none, with an empty name).
+    std::optional<std::string> baseline = options.baseline;
+    if (!baseline) {
+      const json suite = json::parse(table.run.info.suite_json.empty() ? "{}" : table.run.info.suite_json, nullptr, false);
+      if (suite.is_object() && suite.contains("settings") && suite["settings"].is_object() &&
+          suite["settings"].contains("baseline") && suite["settings"]["baseline"].is_string())
+        baseline = suite["settings"]["baseline"].get<std::string>();
+    }
+    if (baseline && !baseline->empty()) apply_baseline(table, *baseline);
     write_output(render(table, options.format), options.out, out);
     return 0;
   } catch (const std::exception& e) {

@@ -14,7 +14,9 @@ struct ReportOptions {
   std::optional<int64_t> run;         // a run id; wins over `suite`
   std::optional<std::string> suite;   // the newest run of this suite; neither: the newest run of all
   std::string format = "md";          // md, csv, latex, html, json (svg: the default plot, see PlotOptions)
-  std::optional<std::string> baseline;  // a model of the run: other rows show deltas against it
+  // A model (row label) of the run: other rows show their difference to it and its p-value. Unset: the suite's
+  // settings.baseline, if any; empty: none.
+  std::optional<std::string> baseline;
   // Papers' own numbers (results/published.json). Shown as "<model> (published)" rows under every
   // model that has any, unless `published` is empty. A missing file at the default path is skipped;
   // a missing file named explicitly is an error.

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -140,12 +142,13 @@ std::vector<std::string> model_order(const store::Run& run, const std::vector<st
   if (suite.is_object() && suite.contains("models") && suite["models"].is_array()) {
     for (const auto& m : suite["models"]) {
       if (m.is_string()) add(m.get<std::string>());
-      if (m.is_object() && m.contains("name") && m["name"].is_string()) add(m["name"].get<std::string>());
-      if (m.is_object() && m.contains("model") && m["model"].is_string()) add(m["model"].get<std::string>());
+      if (!m.is_object()) continue;
+      if (m.contains("label") && m["label"].is_string()) add(m["label"].get<std::string>());
+      else if (m.contains("name") && m["name"].is_string()) add(m["name"].get<std::string>());
     }
   }
   std::vector<std::string> present;
-  for (const auto& c : cells) present.push_back(c.model);
+  for (const auto& c : cells) present.push_back(c.row_label());
   std::vector<std::string> result;
   for (const auto& m : order)
     if (std::find(present.begin(), present.end(), m) != present.end()) result.push_back(m);
@@ -177,7 +180,7 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 // a column of its own when no model passed it.
 void mark_failure(Table& table, std::map<std::string, size_t>& row_of, const store::Cell& cell) {
   json settings = settings_without_seed(cell.settings_json);
-  std::string where = cell.model + ", " + cell.measurement + (cell.dataset.empty() ? "" : " on " + cell.dataset);
+  std::string where = cell.row_label() + ", " + cell.measurement + (cell.dataset.empty() ? "" : " on " + cell.dataset);
   if (!settings.empty()) where += " " + json_excerpt(settings, 200);
   int note = footnote(table, "failed: " + where + ": " + first_line(cell.error));
   std::vector<size_t> targets;
@@ -196,7 +199,7 @@ void mark_failure(Table& table, std::map<std::string, size_t>& row_of, const sto
     targets.push_back(table.columns.size() - 1);
   }
   for (size_t i : targets) {
-    Entry& e = table.rows[row_of.at(cell.model)].entries[i];
+    Entry& e = table.rows[row_of.at(cell.row_label())].entries[i];
     e.failed = true;
     add_note(e, note);
   }
@@ -221,6 +224,114 @@ void group_columns_by_dataset(Table& table) {
   }
 }
 
+// One line of text: provenance values are user and machine strings, and a header line must stay one line.
+std::string one_line(std::string text) {
+  for (char& ch : text)
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  return text;
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : sep) + item;
+  return out;
+}
+
+// The header lines of a report: the run, the machine and software it ran on, the ${VAR}s it resolved and the
+// checkpoints its models were loaded from (with their SHA-256), and the same as JSON.
+void describe_provenance(Table& table, const std::vector<store::Cell>& cells) {
+  const auto& r = table.run;
+  json env = json::parse(r.info.environment_json.empty() ? "{}" : r.info.environment_json, nullptr, false);
+  if (!env.is_object()) env = json::object();
+  auto text = [&](const json& obj, const char* key) {
+    return obj.contains(key) && obj[key].is_string() ? obj[key].get<std::string>() : std::string();
+  };
+  std::vector<std::string> devices, device_names, precisions, threads;
+  std::map<std::string, std::string> variables;
+  std::vector<std::string> checkpoints;
+  json checkpoint_json = json::array();
+  auto add_unique = [](std::vector<std::string>& list, const std::string& v) {
+    if (!v.empty() && std::find(list.begin(), list.end(), v) == list.end()) list.push_back(v);
+  };
+  for (const auto& cell : cells) {
+    json p = json::parse(cell.provenance_json.empty() ? "{}" : cell.provenance_json, nullptr, false);
+    if (p.is_object()) {
+      add_unique(devices, text(p, "device"));
+      add_unique(device_names, text(p, "device_name"));
+      add_unique(precisions, text(p, "precision"));
+      if (p.contains("threads") && p["threads"].is_number_integer()) add_unique(threads, p["threads"].dump());
+      if (p.contains("variables") && p["variables"].is_object())
+        for (const auto& [k, v] : p["variables"].items())
+          if (v.is_string()) variables[k] = v.get<std::string>();
+    }
+    if (!cell.checkpoint_path.empty()) {
+      const std::string line = cell.row_label() + ": " + cell.checkpoint_path + " (sha256 " +
+                               cell.checkpoint_sha256.substr(0, 16) + ")";
+      if (std::find(checkpoints.begin(), checkpoints.end(), line) == checkpoints.end()) {
+        checkpoints.push_back(line);
+        checkpoint_json.push_back(
+            {{"model", cell.row_label()}, {"path", cell.checkpoint_path}, {"sha256", cell.checkpoint_sha256}});
+      }
+    }
+  }
+  if (devices.empty()) add_unique(devices, text(env, "device"));
+  if (threads.empty() && r.info.threads > 0) threads.push_back(std::to_string(r.info.threads));
+  std::string first = "locbench run " + std::to_string(r.id) + ", suite " + r.info.suite_name + ", " + r.status +
+                      ", started " + r.started_at;
+  if (!r.info.git_commit.empty()) first += ", commit " + r.info.git_commit;
+  table.provenance.push_back(one_line(first));
+  std::vector<std::string> machine;
+  auto add = [&](const std::string& name, const std::string& value) {
+    if (!value.empty()) machine.push_back(name + " " + value);
+  };
+  add("host", r.info.host);
+  add("CPU", r.info.cpu_name);
+  add("GPU", r.info.gpu_name);
+  add("driver", r.info.driver_version);
+  add("device", join(devices, "/"));
+  add("threads", join(threads, "/"));
+  add("precision", join(precisions, "/"));
+  add("LibTorch", r.info.libtorch_version);
+  add("CUDA", r.info.cuda_version);
+  add("cuDNN", text(env, "cudnn_version"));
+  if (!machine.empty()) table.provenance.push_back(one_line(join(machine)));
+  if (!variables.empty()) {
+    std::vector<std::string> items;
+    for (const auto& [k, v] : variables) items.push_back(k + "=" + v);
+    table.provenance.push_back(one_line("variables: " + join(items)));
+  }
+  if (!checkpoints.empty()) table.provenance.push_back(one_line("checkpoints: " + join(checkpoints, "; ")));
+  table.provenance_json = {{"devices", devices},        {"device_names", device_names},
+                           {"threads", threads},        {"precisions", precisions},
+                           {"variables", variables},    {"checkpoints", checkpoint_json},
+                           {"environment", env}};
+}
+
+// Whether a published number applies to a measured entry: same input resolution, number of classes and task when
+// the number names them, and only where the entry says what it ran at.
+bool applies(const PublishedNumber& p, const Entry& e) {
+  if (e.values.empty()) return false;
+  if (p.resolution) {
+    std::optional<std::array<int64_t, 2>> size;
+    if (e.settings.contains("resolution")) {
+      const json& r = e.settings["resolution"];
+      if (r.is_number_integer()) size = std::array<int64_t, 2>{r.get<int64_t>(), r.get<int64_t>()};
+      else if (r.is_string() && r.get<std::string>().find('x') != std::string::npos) {
+        const std::string t = r.get<std::string>();
+        size = std::array<int64_t, 2>{std::atoll(t.c_str()), std::atoll(t.c_str() + t.find('x') + 1)};
+      }
+    } else if (e.provenance.contains("img_size") && e.provenance["img_size"].is_array() &&
+               e.provenance["img_size"].size() == 2) {
+      size = std::array<int64_t, 2>{e.provenance["img_size"][0].get<int64_t>(), e.provenance["img_size"][1].get<int64_t>()};
+    }
+    if (!size || *size != *p.resolution) return false;
+  }
+  if (p.num_classes && (!e.provenance.contains("num_classes") || e.provenance["num_classes"] != *p.num_classes))
+    return false;
+  if (!p.task.empty() && (!e.provenance.contains("task") || e.provenance["task"] != p.task)) return false;
+  return true;
+}
+
 }  // namespace
 
 double Entry::mean() const {
@@ -234,6 +345,13 @@ double Entry::stddev() const {
   double m = mean(), sum = 0;
   for (double v : values) sum += (v - m) * (v - m);
   return std::sqrt(sum / static_cast<double>(values.size() - 1));
+}
+
+stats::Summary Entry::summary() const { return stats::summarize(values); }
+
+std::optional<stats::Spread> Entry::spread() const {
+  if (samples.size() < 2) return std::nullopt;
+  return stats::spread(samples);
 }
 
 std::string dataset_label(const std::string& dataset) {
@@ -252,13 +370,21 @@ Table build_table(const store::Run& run, const std::vector<store::Cell>& cells) 
   auto keys = distinguishing_keys(cells);
   std::map<std::string, size_t> column_of, row_of;
   std::map<std::string, std::set<std::string>> datasets_of_metric;
+  std::map<std::string, std::string> registry_of;
+  for (const auto& cell : cells) registry_of.emplace(cell.row_label(), cell.model);
   for (const auto& model : model_order(run, cells)) {
     row_of[model] = table.rows.size();
-    table.rows.push_back({model, false, {}, {}});
+    table.rows.push_back({model, registry_of.count(model) ? registry_of[model] : model, false, {}, {}});
   }
   for (const auto& cell : cells) {
     if (!cell.passed) continue;
     json settings = settings_without_seed(cell.settings_json);
+    json provenance = json::parse(cell.provenance_json.empty() ? "{}" : cell.provenance_json, nullptr, false);
+    if (!provenance.is_object()) provenance = json::object();
+    // A timing is noisy when its wall-time repetitions spread by more than 10% of their median.
+    bool noisy = false;
+    for (const auto& series : cell.samples)
+      if (!series.metric.ends_with("_cpu") && series.values.size() >= 2) noisy |= stats::noisy(stats::spread(series.values));
     for (const auto& r : cell.results) {
       json picked = pick(settings, keys[metric_key(r.metric, cell.dataset)]);
       std::string id = metric_key(r.metric, cell.dataset) + "\x1f" + r.unit + "\x1f" + r.convention + "\x1f" +
@@ -270,8 +396,16 @@ Table build_table(const store::Run& run, const std::vector<store::Cell>& cells) 
       }
       datasets_of_metric[r.metric].insert(cell.dataset);
       const Column& column = table.columns[column_of[id]];
+      Entry& entry = table.rows[row_of[cell.row_label()]].entries[column_of[id]];
       // NaN (NULL in the store) stays: a value that could not be computed is not a value that was not measured.
-      table.rows[row_of[cell.model]].entries[column_of[id]].values.push_back(r.value * column.scale);
+      entry.values.push_back(r.value * column.scale);
+      for (const auto& series : cell.samples)
+        if (series.metric == r.metric)
+          for (double v : series.values)
+            if (!std::isnan(v)) entry.samples.push_back(v * column.scale);
+      entry.noisy |= noisy;
+      entry.provenance = provenance;
+      entry.settings = settings;
     }
   }
   for (auto& row : table.rows)
@@ -284,11 +418,22 @@ Table build_table(const store::Run& run, const std::vector<store::Cell>& cells) 
   for (const auto& [metric, datasets] : datasets_of_metric) table.group_by_dataset |= datasets.size() > 1;
   if (table.group_by_dataset) group_columns_by_dataset(table);
 
-  bool any_seeds = false;
+  bool any_seeds = false, any_spread = false, any_noisy = false;
   for (const auto& row : table.rows)
-    for (const auto& e : row.entries) any_seeds |= e.values.size() > 1;
+    for (const auto& e : row.entries) {
+      any_seeds |= e.values.size() > 1;
+      any_spread |= e.values.size() == 1 && e.spread().has_value();
+      any_noisy |= e.noisy;
+    }
   if (any_seeds)
-    table.legend.push_back("a ± b: mean ± sample standard deviation over seeds; (n=k) marks fewer than 3 seeds.");
+    table.legend.push_back("a ± h (n=k): mean over k seeds ± half-width of its 95% confidence interval (Student's t, "
+                           "k - 1 degrees of freedom).");
+  if (any_spread)
+    table.legend.push_back("m [q1, q3]: median and interquartile range of the timed repetitions.");
+  if (any_noisy)
+    table.legend.push_back("†: noisy, the timed repetitions spread by more than 10% of their median (IQR / median); "
+                           "rerun on a quiet machine before reading it as a difference.");
+  describe_provenance(table, cells);
   return table;
 }
 
@@ -296,38 +441,61 @@ std::vector<PublishedNumber> load_published(const std::string& path) {
   const json doc = parse_untrusted_json(read_input_file(path, "published numbers file", size_t{16} << 20), path);
   if (!doc.is_object() || !doc.contains("numbers") || !doc["numbers"].is_array())
     throw std::invalid_argument(path + ": expected a JSON object with a \"numbers\" array");
+  const json sources = doc.contains("sources") && doc["sources"].is_object() ? doc["sources"] : json::object();
+  auto citation = [&](const std::string& id) {
+    if (!sources.contains(id)) return id;
+    const json& s = sources[id];
+    std::string text = s.value("title", id);
+    if (s.contains("arxiv")) text += ", arXiv:" + s["arxiv"].get<std::string>();
+    if (s.contains("url")) text += ", " + s["url"].get<std::string>();
+    if (s.contains("table")) text += ", " + s["table"].get<std::string>();
+    return text;
+  };
   std::vector<PublishedNumber> out;
-  const auto text = [](const json& n, const char* key) { return n.contains(key) && n[key].is_string(); };
   for (size_t i = 0; i < doc["numbers"].size(); ++i) {
     const json& n = doc["numbers"][i];
-    if (!n.is_object() || !text(n, "model") || !text(n, "metric") || !text(n, "source") || !n.contains("value") ||
-        !n["value"].is_number() || (n.contains("dataset") && !text(n, "dataset")) ||
-        (n.contains("unit") && !text(n, "unit")) || (n.contains("convention") && !text(n, "convention")))
-      throw std::invalid_argument(path + ": numbers[" + std::to_string(i) + "]: needs model, metric and source strings "
-                               "and a numeric value (dataset, unit, convention: strings), got " + json_excerpt(n));
-    out.push_back({n["model"], n["metric"], n.value("dataset", ""), n.value("unit", ""), n.value("convention", ""),
-                   n["source"], n["value"].get<double>()});
+    const std::string where = path + ": numbers[" + std::to_string(i) + "]";
+    if (!n.is_object() || !n.contains("model") || !n.contains("metric") || !n.contains("value") ||
+        !n["value"].is_number() || !n.contains("source") || !n["source"].is_string())
+      throw std::invalid_argument(where + ": every number needs model, metric, a numeric value and a source, got " +
+                                  json_excerpt(n));
+    try {
+      PublishedNumber p{n["model"], n["metric"], n.value("dataset", ""), n.value("unit", ""),
+                        n.value("convention", ""), citation(n["source"].get<std::string>()), n["value"].get<double>()};
+      if (n.contains("resolution")) {
+        const json& r = n["resolution"];
+        p.resolution = r.is_array() ? std::array<int64_t, 2>{r.at(0).get<int64_t>(), r.at(1).get<int64_t>()}
+                                    : std::array<int64_t, 2>{r.get<int64_t>(), r.get<int64_t>()};
+      }
+      if (n.contains("num_classes")) p.num_classes = n["num_classes"].get<int64_t>();
+      p.task = n.value("task", "");
+      p.in_registry = !n.value("not_in_registry", false);
+      out.push_back(std::move(p));
+    } catch (const json::exception& e) {
+      throw std::invalid_argument(where + ": " + one_line(e.what(), 200));
+    }
   }
   return out;
 }
 
-// One "(published)" row per model and source, under the model's measured row.
+// One "(published)" row per model and source, under the model's measured row, with the numbers that apply to it.
 void add_published(Table& table, const std::vector<PublishedNumber>& published) {
   std::vector<Row> rows;
   for (auto& row : table.rows) {
     std::vector<std::string> sources;
     for (const auto& p : published)
-      if (p.model == row.model && std::find(sources.begin(), sources.end(), p.source) == sources.end())
+      if (p.model == row.registry && std::find(sources.begin(), sources.end(), p.source) == sources.end())
         sources.push_back(p.source);
     std::vector<Row> papers;
     for (const auto& source : sources) {
-      Row paper{row.model, true, std::vector<Entry>(table.columns.size()), {}};
+      Row paper{row.model, row.registry, true, std::vector<Entry>(table.columns.size()), {}};
       std::vector<std::string> protocols;
       for (const auto& p : published) {
-        if (p.model != row.model || p.source != source) continue;
+        if (p.model != row.registry || p.source != source) continue;
         for (size_t i = 0; i < table.columns.size(); ++i) {
           const Column& c = table.columns[i];
-          if (c.metric != p.metric || c.dataset != p.dataset || c.unit != p.unit) continue;
+          if (c.metric != p.metric || c.dataset != p.dataset || c.unit != p.unit || !applies(p, row.entries[i]))
+            continue;
           paper.entries[i].values = {p.value};
           if (!p.convention.empty() && std::find(protocols.begin(), protocols.end(), p.convention) == protocols.end())
             protocols.push_back(p.convention);
@@ -346,7 +514,27 @@ void add_published(Table& table, const std::vector<PublishedNumber>& published) 
   table.rows = std::move(rows);
 }
 
-void apply_baseline(Table& table, const std::string& model) {
+// The test of an entry against the baseline's: Welch over seeds when both have two or more, else Mann-Whitney U over
+// the timed repetitions of a single cell each, else only the difference.
+Comparison compare(const Entry& e, const Entry& base, double alpha) {
+  Comparison c;
+  if (e.values.size() >= 2 && base.values.size() >= 2) {
+    const stats::TTest t = stats::welch_t_test(e.values, base.values);
+    c.difference = t.difference;
+    c.ci_low = t.ci_low, c.ci_high = t.ci_high, c.p = t.p;
+    c.test = std::isnan(t.p) ? "" : "welch";
+  } else if (e.values.size() == 1 && base.values.size() == 1 && e.samples.size() >= 2 && base.samples.size() >= 2) {
+    c.difference = e.mean() - base.mean();
+    c.p = stats::mann_whitney_u(e.samples, base.samples).p;
+    c.test = "mann-whitney";
+  } else {
+    c.difference = e.mean() - base.mean();
+  }
+  c.significant = !std::isnan(c.p) && c.p < alpha;
+  return c;
+}
+
+void apply_baseline(Table& table, const std::string& model, double alpha) {
   auto base = std::find_if(table.rows.begin(), table.rows.end(),
                            [&](const Row& r) { return r.model == model && !r.published; });
   if (base == table.rows.end()) {
@@ -357,16 +545,30 @@ void apply_baseline(Table& table, const std::string& model) {
                              " (models: " + models + ")");
   }
   table.baseline = model;
+  std::vector<bool> tested(table.columns.size(), false), any_significant(table.columns.size(), false);
   for (auto& row : table.rows) {
     if (row.published || row.model == model) continue;
     for (size_t i = 0; i < table.columns.size(); ++i) {
       const Entry& b = base->entries[i];
       Entry& e = row.entries[i];
-      if (!b.values.empty() && !e.values.empty() && std::isfinite(b.mean()) && std::isfinite(e.mean()))
-        e.delta = e.mean() - b.mean();
+      if (b.values.empty() || e.values.empty() || !std::isfinite(b.mean()) || !std::isfinite(e.mean())) continue;
+      e.vs_baseline = compare(e, b, alpha);
+      tested[i] = tested[i] || !e.vs_baseline->test.empty();
+      any_significant[i] = any_significant[i] || e.vs_baseline->significant;
     }
   }
-  table.legend.push_back("(+x): difference to " + model + ".");
+  char level[16];
+  std::snprintf(level, sizeof level, "%g", alpha);
+  table.legend.push_back("(+d, p=x): difference to " + model + " and its two-sided p-value; * marks p < " + level +
+                         " (Welch's t-test over seeds; Mann-Whitney U over the timed repetitions of a timing; "
+                         "n/a: fewer than 2 values or no spread). No correction for multiple comparisons.");
+  for (size_t i = 0; i < table.columns.size(); ++i)
+    if (tested[i] && !any_significant[i]) {
+      const Column& c = table.columns[i];
+      const std::string label =
+          (table.group_by_dataset && !c.dataset.empty() ? dataset_label(c.dataset) + " " : "") + c.label;
+      table.legend.push_back(label + ": no model differs significantly from " + model + " (p < " + level + ").");
+    }
 }
 
 }  // namespace locbench::report

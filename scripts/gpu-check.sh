@@ -59,7 +59,8 @@ fi
 out_dir="$root/results/gpu-check"
 mkdir -p "$out_dir"
 current="$out_dir/$slug-$(date -u +%Y%m%dT%H%M%SZ).json"
-"$build/bench_gaussian_attention" --benchmark_repetitions="$repetitions" --benchmark_report_aggregates_only=true \
+# Every repetition is written (not only the aggregates): bench check tests the two sets of repetitions.
+"$build/bench_gaussian_attention" --benchmark_repetitions="$repetitions" --benchmark_display_aggregates_only=true \
   --benchmark_min_warmup_time=0.2 --benchmark_out="$current" --benchmark_out_format=json \
   --benchmark_context=gpu_check=1
 echo "gpu-check: benchmarks written to $current"

@@ -3,6 +3,7 @@
 #include "harness/data/image.h"
 #include "tests/image_test_helpers.h"
 #include "tests/test_helpers.h"
+#include "tests/bench_cli.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -17,18 +18,6 @@ using namespace locbench;
 using namespace locbench::testing;
 
 namespace {
-
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-Result bench(const std::string& args, const std::filesystem::path& dir) {
-  const auto out = dir / "stdout.txt", err = dir / "stderr.txt";
-  const std::string cmd = std::string(LOCBENCH_BENCH_BIN) + " " + args + " >" + out.string() + " 2>" + err.string();
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_bytes(out), read_bytes(err)};
-}
 
 int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 

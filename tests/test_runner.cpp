@@ -6,7 +6,7 @@
 #include "harness/profile/profile.h"
 #include "harness/store/store.h"
 #include "harness/suite/suite.h"
-#include "tests/test_helpers.h"
+#include "tests/bench_cli.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -23,18 +23,6 @@ using namespace locbench::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-Result bench(const std::string& args, const fs::path& dir) {
-  const auto out = dir / "stdout.txt", err = dir / "stderr.txt";
-  const std::string cmd = std::string(LOCBENCH_BENCH_BIN) + " " + args + " >" + out.string() + " 2>" + err.string();
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_bytes(out), read_bytes(err)};
-}
 
 std::string write_suite(const fs::path& dir, const std::string& name, const std::string& text) {
   const auto path = (dir / name).string();

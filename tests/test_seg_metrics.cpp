@@ -2,8 +2,10 @@
 // keep-ratio rescale against mmseg's formulas, dataset readers and eval-seg on generated folders.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -208,6 +210,45 @@ TEST(Synth, ClassColoursOverlapSoOnlyTextureSeparatesClasses) {
     ASSERT_GT(n[k], 0);
     EXPECT_NEAR(sum[k] / n[k], 127.5, 30) << "class " << k;
   }
+}
+
+// The "period" pattern: stripes whose period alone is the class, at an orientation drawn per region. Along any line
+// a region's stripes change colour about twice per period, so the transition rate falls with the class.
+TEST(Synth, PeriodPatternSetsTheClassByStripePeriod) {
+  SynthOptions o;
+  o.num_classes = 3;
+  o.pattern = "period";
+  o.period = 6;
+  o.period_ratio = 2;
+  o.other_fraction = 0;
+  o.regions = 1;  // one region, one class per image
+  o.min_size = o.max_size = 96;
+  std::map<int, std::vector<double>> rate;  // colour changes per pixel along rows and columns, by class
+  for (int64_t i = 0; i < 30; ++i) {
+    const SynthSample s = synth_sample(o, i);
+    const int k = s.label.pixels[0];
+    double changes = 0, steps = 0;
+    auto bright = [&](int x, int y) {
+      const size_t p = (static_cast<size_t>(y) * 96 + x) * 3;
+      return s.image.pixels[p] + s.image.pixels[p + 1] + s.image.pixels[p + 2];
+    };
+    // Two colours per region: a change is a jump by more than half their difference.
+    int lo = 765, hi = 0;
+    for (int y = 0; y < 96; ++y)
+      for (int x = 0; x < 96; ++x) lo = std::min(lo, bright(x, y)), hi = std::max(hi, bright(x, y));
+    if (hi - lo < 120) continue;  // two colours too close to tell apart in this image
+    for (int y = 0; y < 96; ++y)
+      for (int x = 1; x < 96; ++x, ++steps) changes += std::abs(bright(x, y) - bright(x - 1, y)) > (hi - lo) / 2;
+    for (int x = 0; x < 96; ++x)
+      for (int y = 1; y < 96; ++y, ++steps) changes += std::abs(bright(x, y) - bright(x, y - 1)) > (hi - lo) / 2;
+    rate[k].push_back(changes / steps);
+  }
+  auto mean = [](const std::vector<double>& v) { double s = 0; for (double x : v) s += x; return s / v.size(); };
+  ASSERT_TRUE(rate.count(1) && rate.count(2) && rate.count(3));
+  EXPECT_GT(mean(rate[1]), 1.5 * mean(rate[2]));
+  EXPECT_GT(mean(rate[2]), 1.5 * mean(rate[3]));
+  o.pattern = "spots";
+  EXPECT_THROW(synth_sample(o, 0), std::invalid_argument);
 }
 
 TEST(Ade20kReader, PairsSyntheticImagesWithLabelsAndReducesZero) {

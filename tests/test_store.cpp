@@ -639,6 +639,77 @@ TEST(StoreMigrations, VersionThreeGainsTheRunsPidKeepingItsRuns) {
   Store store(db.string());
   EXPECT_EQ(store.run(1)->pid, 0) << "unknown for a run an older bench began";
   EXPECT_EQ(store.run(1)->status, "passed");
+
+// Version 4: the row label beside the registry name, the checkpoint and its hash, the cell's and the run's
+// provenance, and every sample of a distribution, read back as written.
+TEST(StoreProvenance, RoundTripKeepsLabelCheckpointProvenanceAndSamples) {
+  auto db = testing::temp_dir("store_v4") / "r.db";
+  Store store(db.string());
+  RunInfo info = sample_run();
+  info.environment_json = R"({"cudnn_version":"9.1","device":"cpu","build":{"commit":"abc","dirty":true}})";
+  const int64_t run = store.begin_run(info);
+  EXPECT_EQ(store.run(run)->info.environment_json, info.environment_json);
+  Cell cell = sample_cell("timed");
+  cell.label = "ViT-T (ours)";
+  cell.checkpoint_path = "/ckpt/vit.safetensors";
+  cell.checkpoint_sha256 = std::string(64, 'a');
+  cell.provenance_json = R"({"threads":2,"variables":{"DATA":"/d"}})";
+  cell.samples = {{"latency", {3.5, 3.25, 4.0}}, {"latency_cpu", {7.0, 6.5, 8.0}}};
+  store.record_cell(run, cell);
+  Cell plain = sample_cell("plain");
+  store.record_cell(run, plain);
+  const auto cells = store.cells(run);
+  ASSERT_EQ(cells.size(), 2u);
+  EXPECT_EQ(cells[0].model, "vit_tiny_patch16_224");
+  EXPECT_EQ(cells[0].label, "ViT-T (ours)");
+  EXPECT_EQ(cells[0].row_label(), "ViT-T (ours)");
+  EXPECT_EQ(cells[0].checkpoint_path, "/ckpt/vit.safetensors");
+  EXPECT_EQ(cells[0].checkpoint_sha256, std::string(64, 'a'));
+  EXPECT_EQ(cells[0].provenance_json, cell.provenance_json);
+  ASSERT_EQ(cells[0].samples.size(), 2u);
+  EXPECT_EQ(cells[0].samples[0].metric, "latency");
+  EXPECT_EQ(cells[0].samples[0].values, (std::vector<double>{3.5, 3.25, 4.0}));  // measurement order
+  EXPECT_EQ(cells[0].samples[1].values, (std::vector<double>{7.0, 6.5, 8.0}));
+  EXPECT_TRUE(cells[1].samples.empty());
+  EXPECT_EQ(cells[1].row_label(), "vit_tiny_patch16_224");  // no label: the registry name
+  EXPECT_EQ(cells[1].provenance_json, "{}");
+}
+
+TEST(StoreProvenance, MigratesVersionThreeFileKeepingItsData) {
+  auto db = testing::temp_dir("store_v3") / "r.db";
+  write_version_two_file(db);
+  {
+    Store upgraded(db.string());  // to the newest version, then back to a version-3 file by hand
+  }
+  sql_exec(db, R"sql(
+    DROP TABLE samples;
+    ALTER TABLE runs DROP COLUMN environment;
+    ALTER TABLE cells DROP COLUMN label;
+    ALTER TABLE cells DROP COLUMN checkpoint_path;
+    ALTER TABLE cells DROP COLUMN checkpoint_sha256;
+    ALTER TABLE cells DROP COLUMN provenance;
+    PRAGMA user_version=3;
+  )sql");
+  Store store(db.string());
+  EXPECT_EQ(sql_scalar(db, "PRAGMA user_version"), std::to_string(schema_version()));
+  const auto cells = store.cells(1);
+  ASSERT_EQ(cells.size(), 1u);
+  EXPECT_EQ(cells[0].row_label(), "vit_tiny_patch16_224");
+  EXPECT_EQ(cells[0].provenance_json, "{}");
+  EXPECT_EQ(store.run(1)->info.environment_json, "{}");
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM samples"), "0");
+}
+
+TEST(StoreProvenance, FailedSampleInsertLeavesNoCell) {
+  auto db = testing::temp_dir("store_samples_fail") / "r.db";
+  Store store(db.string());
+  const int64_t run = store.begin_run(sample_run());
+  sql_exec(db, "CREATE TRIGGER no_samples BEFORE INSERT ON samples BEGIN SELECT RAISE(ABORT, 'disk full'); END;");
+  Cell cell = sample_cell("timed");
+  cell.samples = {{"latency", {1.0, 2.0}}};
+  EXPECT_THROW(store.record_cell(run, cell), StoreError);
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM cells"), "0");
+  EXPECT_EQ(sql_scalar(db, "SELECT count(*) FROM results"), "0");
 }
 
 }  // namespace

@@ -41,6 +41,7 @@ void add_info_command(CLI::App& app);
 void add_forward_command(CLI::App& app);
 void add_validate_command(CLI::App& app);
 void add_run_command(CLI::App& app);
+void add_measure_cell_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
 void add_kernels_command(CLI::App& app);

@@ -97,16 +97,17 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--format", o->report.format, "md, csv, latex, html, json or svg")
       ->check(CLI::IsMember({"md", "csv", "latex", "html", "json", "svg"}))
       ->capture_default_str();
-  cmd->add_option("--baseline", o->baseline, "Model whose values the deltas are taken against");
+  cmd->add_option("--baseline", o->baseline,
+                  "Model (row label) the others are compared with (default: the suite's settings.baseline; '' none)");
   cmd->add_option("--published", o->report.published, "Papers' numbers to show beside reproduced ones ('' for none)")
       ->capture_default_str();
   cmd->add_option("--out", o->report.out, "Write to this file instead of stdout");
-  cmd->callback([o] {
+  cmd->callback([o, cmd] {
     run_guarded("report", [&] {
       report::ReportOptions ro = o->report;
       if (o->run >= 0) ro.run = o->run;
       if (!o->suite.empty()) ro.suite = o->suite;
-      if (!o->baseline.empty()) ro.baseline = o->baseline;
+      if (cmd->count("--baseline")) ro.baseline = o->baseline;  // given, even empty: it wins over the suite's
       set_exit_code(report::run_report(ro, std::cout, std::cerr));
     });
   });

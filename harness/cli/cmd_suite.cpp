@@ -3,6 +3,7 @@
 #include "harness/runner/runner.h"
 #include "harness/suite/suite.h"
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -38,7 +39,31 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--max-pixels", r->max_pixels,
                   "Refuse images whose header claims more pixels (every dataset; default: the suite's, else 89478485)")
       ->check(CLI::PositiveNumber);
-  cmd->callback([r] { run_guarded("run", [&] { set_exit_code(runner::run_suite(*r)); }); });
+  cmd->add_flag("--force", r->force, "With --resume: continue even in another environment (commit, host, device, threads)");
+  cmd->callback([r] {
+    run_guarded("run", [&] {
+      // Memory cells run in a child process of this very executable (runner.h).
+      r->executable = std::filesystem::read_symlink("/proc/self/exe").string();
+      set_exit_code(runner::run_suite(*r));
+    });
+  });
+}
+
+void add_measure_cell_command(CLI::App& app) {
+  // Internal: `bench run` starts it for the cells it measures in a process of their own.
+  auto* cmd = app.add_subcommand("measure-cell", "Measure one cell of a suite in this process (used by bench run)");
+  cmd->group("");  // not listed in --help
+  struct Options {
+    std::string suite, key, device, out;
+  };
+  auto o = std::make_shared<Options>();
+  cmd->add_option("suite", o->suite, "Suite JSON file")->required();
+  cmd->add_option("--key", o->key, "The cell's key")->required();
+  cmd->add_option("--out", o->out, "JSON file for the results")->required();
+  cmd->add_option("--device", o->device, "The run's device override");
+  cmd->callback([o] {
+    run_guarded("measure-cell", [&] { set_exit_code(runner::measure_cell(o->suite, o->key, o->device, o->out)); });
+  });
 }
 
 }  // namespace locbench::cli

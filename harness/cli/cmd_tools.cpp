@@ -17,12 +17,24 @@ void add_check_command(CLI::App& app) {
     std::string reference;
   };
   auto o = std::make_shared<Options>();
-  cmd->add_option("--baseline", o->check.baseline, "Google Benchmark JSON of the baseline")->required();
-  cmd->add_option("--current", o->check.current, "Google Benchmark JSON of this run")->required();
+  cmd->add_option("--baseline", o->check.baseline,
+                  "Google Benchmark JSON of the baseline (repeat it: the files' repetitions are pooled)")
+      ->required()
+      ->take_all();
+  cmd->add_option("--current", o->check.current, "Google Benchmark JSON of this run (repeatable, pooled)")
+      ->required()
+      ->take_all();
   cmd->add_option("--reference", o->reference, "Variant that divides every op/shape's time (same file)");
-  cmd->add_option("--threshold", o->check.threshold, "Relative slow-down counted as a regression")
+  cmd->add_option("--threshold", o->check.threshold, "Relative slow-down of the median counted as a regression")
       ->check(greater_than(0))
       ->capture_default_str();
+  cmd->add_option("--alpha", o->check.alpha, "Significance level of the Mann-Whitney U test")
+      ->check(CLI::Range(1e-9, 0.5))
+      ->capture_default_str();
+  cmd->add_option("--min-repetitions", o->check.min_repetitions, "Repetitions each benchmark needs in both files")
+      ->check(CLI::Range(2, 1000000))
+      ->capture_default_str();
+  cmd->add_flag("--cpu-time", o->check.cpu_time, "Compare cpu_time instead of real_time");
   cmd->callback([o] {
     run_guarded("check", [&] {
       check::CheckOptions co = o->check;

@@ -10,6 +10,7 @@ void add_commands(CLI::App& app) {
   add_forward_command(app);
   add_validate_command(app);
   add_run_command(app);
+  add_measure_cell_command(app);
   add_report_command(app);
   add_plot_command(app);
   add_train_command(app);

@@ -4,14 +4,19 @@
 #include "harness/checkpoint/sha256.h"
 #include "harness/data/imagefolder.h"
 #include "harness/measure/measure.h"
+#include "harness/runner/build_info.h"
 #include "harness/store/store.h"
 #include "harness/suite/suite.h"
 
 #include <torch/headeronly/version.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -25,9 +30,6 @@
 #include <cuda_runtime_api.h>
 #endif
 
-#ifndef LOCBENCH_SOURCE_ROOT
-#define LOCBENCH_SOURCE_ROOT ""
-#endif
 #ifndef LOCBENCH_VERSION
 #define LOCBENCH_VERSION "unknown"
 #endif
@@ -41,33 +43,12 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 void on_signal(int) { g_interrupted = true; }
 
-std::string command_output(const std::string& cmd) {
-  std::string out;
-  if (FILE* pipe = ::popen(cmd.c_str(), "r")) {
-    char buf[256];
-    while (std::fgets(buf, sizeof buf, pipe)) out += buf;
-    ::pclose(pipe);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
-}
-
 std::string cpu_name() {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
   while (std::getline(in, line))
     if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
   return "unknown";
-}
-
-std::string git_commit() {
-  const std::string root = LOCBENCH_SOURCE_ROOT;
-  if (root.empty() || !fs::exists(fs::path(root) / ".git")) return "unknown";
-  const std::string git = "git -C '" + root + "' ";
-  std::string commit = command_output(git + "rev-parse HEAD 2>/dev/null");
-  if (commit.empty()) return "unknown";
-  if (!command_output(git + "status --porcelain --untracked-files=no 2>/dev/null").empty()) commit += "-dirty";
-  return commit;
 }
 
 std::string format_duration(double seconds) {
@@ -241,6 +222,128 @@ void record_or_record_failure(store::Store& store, int64_t run_id, const store::
     }
     throw;
   }
+
+// What a cell ran with, beyond its settings: stored with it (store::Cell::provenance_json).
+nlohmann::json cell_provenance(const suite::Suite& s, const suite::Cell& cell, torch::Device device,
+                               const Model& model, const Environment& env) {
+  const auto& cfg = model.variant_config();
+  const VariantInfo* info = Registry::instance().find(cell.model->name);
+  // The data-driven kinds run their model on one intra-op thread (measure/common.h, DeterministicThreads).
+  const std::string& kind = cell.measurement->kind;
+  const bool pinned = kind == "accuracy" || kind == "miou" || kind == "train";
+  return {{"device", device.str()},
+          {"device_name", device.is_cuda() ? env.gpu_name : env.cpu_name},
+          {"threads", pinned ? 1 : at::get_num_threads()},
+          {"precision", cell.settings.value("precision", "fp32")},
+          {"variables", s.variables},
+          {"img_size", {cfg.input_size[1], cfg.input_size[2]}},
+          {"num_classes", cfg.num_classes},
+          {"task", info ? info->task : ""}};
+}
+
+// The input size of a cell: its resolution setting (a sweep), else the model's own.
+std::array<int64_t, 2> cell_img_size(const suite::Cell& cell, const Model& model) {
+  if (cell.settings.contains("resolution"))
+    if (auto size = suite::parse_resolution(cell.settings["resolution"])) return *size;
+  const auto& cfg = model.variant_config();
+  return {cfg.input_size[1], cfg.input_size[2]};
+}
+
+// Measures one cell in this process, filling the record's results, curves, profile, samples and provenance.
+void measure_here(const suite::Suite& s, const suite::Cell& cell, ModelCache& models, const Environment& env,
+                  const std::function<void(double)>& progress, store::Cell& record, bool isolated = false) {
+  const torch::Device device = cell_device(cell);
+  ModelPtr model = models.get(cell, device);
+  const VariantInfo& variant = *Registry::instance().find(cell.model->name);
+  record.provenance_json = cell_provenance(s, cell, device, *model, env).dump();
+  measure::Context ctx{*model, variant, cell, device};
+  ctx.precision = cell.settings.value("precision", "fp32");
+  ctx.batch_size = cell.settings.value("batch_size", int64_t{1});
+  ctx.img_size = cell_img_size(cell, *model);
+  ctx.warmup = s.settings.warmup;
+  ctx.repeats = s.settings.repeats;
+  ctx.progress = progress;
+  ctx.isolated = isolated;
+  // Every random stream of the cell starts from the cell itself, whatever ran before it.
+  torch::manual_seed(cell.seed.value_or(0));
+  record.results = measure::run(ctx);
+  record.curves = std::move(ctx.curves);
+  record.profile = std::move(ctx.profile);
+  record.samples = std::move(ctx.samples);
+}
+
+// Measures one cell in a child process (`bench measure-cell`), so that nothing an earlier cell left in this
+// process (allocator caches, other models) counts towards it.
+void measure_in_child(const RunOptions& o, const suite::Cell& cell, store::Cell& record) {
+  static int counter = 0;
+  const fs::path out = fs::temp_directory_path() /
+                       ("locbench-cell-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".json");
+  std::vector<std::string> args{o.executable, "measure-cell", o.suite, "--key", cell.key, "--out", out.string()};
+  if (!o.device.empty()) args.insert(args.end(), {"--device", o.device});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("cannot start a child process for the cell");
+  if (pid == 0) {
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  nlohmann::json doc;
+  {
+    std::ifstream in(out);
+    doc = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+  }
+  fs::remove(out);
+  if (!doc.is_object()) {
+    const std::string how = WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
+                                                : "exited with status " + std::to_string(WEXITSTATUS(status));
+    throw std::runtime_error("the cell's child process (" + o.executable + " measure-cell) " + how +
+                             " without writing its results");
+  }
+  if (doc.contains("error")) throw std::runtime_error(doc["error"].get<std::string>());
+  for (const auto& r : doc["results"])
+    record.results.push_back({r["metric"], r["value"].is_null() ? std::nan("") : r["value"].get<double>(), r["unit"],
+                              r["convention"]});
+  for (const auto& smp : doc["samples"]) record.samples.push_back({smp["metric"], smp["values"]});
+  record.provenance_json = doc["provenance"].dump();
+}
+
+nlohmann::json results_json(const store::Cell& record) {
+  nlohmann::json results = nlohmann::json::array(), samples = nlohmann::json::array();
+  for (const auto& r : record.results)
+    results.push_back({{"metric", r.metric},
+                       {"value", std::isnan(r.value) ? nlohmann::json(nullptr) : nlohmann::json(r.value)},
+                       {"unit", r.unit},
+                       {"convention", r.convention}});
+  for (const auto& smp : record.samples) samples.push_back({{"metric", smp.metric}, {"values", smp.values}});
+  return {{"results", results}, {"samples", samples},
+          {"provenance", nlohmann::json::parse(record.provenance_json, nullptr, false)}};
+}
+
+bool runs_in_child(const RunOptions& o, const suite::Cell& cell) {
+  return !o.executable.empty() && cell.measurement->kind == "memory";
+}
+
+// How the environment of an earlier run differs from this one, one "what: then -> now" item each.
+std::vector<std::string> environment_changes(const store::Run& previous, const Environment& env,
+                                             const std::string& device) {
+  const auto before = nlohmann::json::parse(previous.info.environment_json, nullptr, false);
+  const std::string before_device =
+      before.is_object() && before.contains("device") && before["device"].is_string() ? before["device"].get<std::string>()
+                                                                                      : "unknown";
+  std::vector<std::string> changes;
+  auto compare = [&](const std::string& what, const std::string& then, const std::string& now) {
+    if (then != now) changes.push_back(what + " " + (then.empty() ? "unknown" : then) + " -> " + now);
+  };
+  compare("commit", previous.info.git_commit, env.git_commit + (env.git_dirty ? "-dirty" : ""));
+  compare("host", previous.info.host, env.host);
+  compare("device", before_device, device);
+  compare("threads", std::to_string(previous.info.threads), std::to_string(env.threads));
+  return changes;
 }
 
 }  // namespace
@@ -253,7 +356,8 @@ Environment describe_environment() {
   env.cpu_name = cpu_name();
   env.libtorch_version = TORCH_VERSION;
   env.threads = at::get_num_threads();
-  env.git_commit = git_commit();
+  env.git_commit = build_info().commit;
+  env.git_dirty = build_info().dirty;
 #ifdef LOCBENCH_TORCH_CUDA
   if (torch::cuda::is_available()) {
     env.gpu_name = at::cuda::getDeviceProperties(0)->name;
@@ -262,6 +366,11 @@ Environment describe_environment() {
     cudaRuntimeGetVersion(&runtime);
     env.driver_version = std::to_string(driver / 1000) + "." + std::to_string(driver % 1000 / 10);
     env.cuda_version = std::to_string(runtime / 1000) + "." + std::to_string(runtime % 1000 / 10);
+    if (at::detail::getCUDAHooks().hasCuDNN()) {
+      const long v = at::detail::getCUDAHooks().versionCuDNN();  // cuDNN 9: major * 10000 + minor * 100 + patch
+      const long major = v >= 10000 ? v / 10000 : v / 1000, rest = v >= 10000 ? v % 10000 : v % 1000;
+      env.cudnn_version = std::to_string(major) + "." + std::to_string(rest / 100) + "." + std::to_string(rest % 100);
+    }
   }
 #endif
   return env;
@@ -279,6 +388,28 @@ std::string version_text() {
 #endif
   return std::string("locbench ") + LOCBENCH_VERSION + "\ncommit " + env.git_commit + "\nLibTorch " +
          env.libtorch_version + "\nCUDA " + cuda;
+int measure_cell(const std::string& suite_path, const std::string& key, const std::string& device,
+                 const std::string& out_path) {
+  store::Cell record;
+  int code = 0;
+  nlohmann::json doc;
+  try {
+    const suite::Suite s = suite::load_suite(suite_path);
+    if (s.settings.threads > 0) at::set_num_threads(s.settings.threads);
+    const std::vector<suite::Cell> cells = suite::plan(s, device, "");
+    const auto it = std::find_if(cells.begin(), cells.end(), [&](const suite::Cell& c) { return c.key == key; });
+    if (it == cells.end()) throw std::invalid_argument(suite_path + ": no cell with key '" + key + "'");
+    if (it->dataset) prepare_datasets(s);
+    ModelCache models;
+    measure_here(s, *it, models, describe_environment(), {}, record, /*isolated=*/true);
+    doc = results_json(record);
+  } catch (const std::exception& e) {
+    doc = {{"error", std::string(e.what())}};
+    code = 1;
+  }
+  std::ofstream out(out_path, std::ios::trunc);
+  out << doc.dump();
+  return out ? code : 1;
 }
 
 int run_suite(const RunOptions& o) {
@@ -302,6 +433,8 @@ int run_suite(const RunOptions& o) {
   for (int64_t stale : store.mark_stale_runs(env.host))
     std::cerr << "run " << stale << " was left running by a process that no longer exists: marked interrupted\n";
 
+  const Environment env = describe_environment();
+  const std::string device = o.device.empty() ? s.settings.device : o.device;
   int64_t run_id;
   std::set<std::string> passed;
   if (o.resume) {
@@ -318,6 +451,12 @@ int run_suite(const RunOptions& o) {
     if (previous && previous->status == "running")
       std::cerr << "note: run " << *last << " reads 'running' on host " << previous->info.host
                 << "; resuming it here, as that process cannot be checked from " << env.host << "\n";
+    if (const auto changes = environment_changes(*previous, env, device); !changes.empty() && !o.force) {
+      std::string list;
+      for (const auto& c : changes) list += (list.empty() ? "" : ", ") + c;
+      throw std::invalid_argument(o.db + ": run " + std::to_string(*last) + " ran in another environment (" + list +
+                                  "); resuming would mix its cells with these. Run without --resume, or pass --force");
+    }
     run_id = *last;
     passed = store.passed_cells(run_id);
     store.reopen_run(run_id);
@@ -327,7 +466,7 @@ int run_suite(const RunOptions& o) {
     info.suite_path = o.suite;
     info.suite_json = s.text;
     info.suite_hash = s.hash;
-    info.git_commit = env.git_commit;
+    info.git_commit = env.git_commit + (env.git_dirty ? "-dirty" : "");
     info.host = env.host;
     info.cpu_name = env.cpu_name;
     info.gpu_name = env.gpu_name;
@@ -337,6 +476,13 @@ int run_suite(const RunOptions& o) {
     info.locbench_version = LOCBENCH_VERSION;
     info.threads = env.threads;
     info.seeds = s.settings.seeds;
+    info.environment_json = nlohmann::json{{"device", device},
+                                           {"cudnn_version", env.cudnn_version},
+                                           {"precisions", s.settings.precisions},
+                                           {"interop_threads", at::get_num_interop_threads()},
+                                           {"build", {{"commit", env.git_commit}, {"dirty", env.git_dirty}}},
+                                           {"variables", s.variables}}
+                                .dump();
     run_id = store.begin_run(info);
   }
   std::cerr << "run " << run_id << " of suite '" << s.name << "' -> " << o.db << " (" << cells.size() - passed.size()
@@ -356,7 +502,8 @@ int run_suite(const RunOptions& o) {
     progress.begin(index++, describe(cell));
     store::Cell record;
     record.key = cell.key;
-    record.model = cell.model->label;
+    record.model = cell.model->name;
+    record.label = cell.model->label;
     record.dataset = cell.dataset ? cell.dataset->name : "";
     record.measurement = cell.measurement->name;
     record.settings_json = cell.settings.dump();
@@ -368,21 +515,10 @@ int run_suite(const RunOptions& o) {
         prepare_datasets(s);
         prepared = true;
       }
-      const torch::Device device = cell_device(cell);
-      ModelPtr model = models.get(cell, device);
       const VariantInfo& variant = *Registry::instance().find(cell.model->name);
       std::tie(record.checkpoint_path, record.checkpoint_sha256) = models.checkpoint(cell, variant);
-      measure::Context ctx{*model, variant, cell, device};
-      ctx.precision = cell.settings.value("precision", "fp32");
-      ctx.batch_size = cell.settings.value("batch_size", int64_t{1});
-      const auto& cfg = model->variant_config();
-      ctx.img_size = s.settings.img_size.value_or(std::array<int64_t, 2>{cfg.input_size[1], cfg.input_size[2]});
-      ctx.warmup = s.settings.warmup;
-      ctx.repeats = s.settings.repeats;
-      ctx.progress = [&](double f) { progress.update(f); };
-      record.results = measure::run(ctx);
-      record.curves = std::move(ctx.curves);
-      record.profile = std::move(ctx.profile);
+      if (runs_in_child(o, cell)) measure_in_child(o, cell, record);
+      else measure_here(s, cell, models, env, [&](double f) { progress.update(f); }, record);
       record.passed = true;
     } catch (const std::exception& e) {
       std::string msg = e.what();
@@ -390,6 +526,7 @@ int run_suite(const RunOptions& o) {
       record.passed = false;
       record.error = msg;
       record.results.clear();
+      record.samples.clear();
       all_passed = false;
     }
     record.ended_at = store::now_iso8601();

@@ -9,18 +9,29 @@ struct RunOptions {
   std::string suite;
   std::string db = "results/bench.db";
   bool resume = false;
+  bool force = false;  // --resume even when the environment differs from the run's (commit, host, device, threads)
   std::string device;  // overrides the suite's
   std::string only;    // glob on "model/measurement[/dataset]" or the model label
   bool dry_run = false;
   int64_t max_pixels = 0;  // overrides every dataset's decoded-pixel limit when set
+  // The bench executable: `memory` cells run in a child process of it (`bench measure-cell`), so that the
+  // high-water mark is the cell's own. Empty: they run in this process (the convention says so).
+  std::string executable;
 };
 
 // Returns 0 when every cell passed, 1 when any failed. Suite and store errors throw.
 int run_suite(const RunOptions& options);
 
+// `bench measure-cell`: builds the one cell of the suite with this key (as run_suite would, device override
+// included), measures it in this process and writes its results and samples as JSON to `out_path`
+// ({"results": [...], "samples": [...]} or {"error": "..."}). Returns 0, or 1 when the cell failed.
+int measure_cell(const std::string& suite, const std::string& key, const std::string& device,
+                 const std::string& out_path);
+
 // What a run records about where it ran.
 struct Environment {
-  std::string host, cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, git_commit;
+  std::string host, cpu_name, gpu_name, driver_version, cuda_version, cudnn_version, libtorch_version, git_commit;
+  bool git_dirty = false;
   int threads = 0;
 };
 Environment describe_environment();

@@ -66,7 +66,17 @@ struct Region {
   int64_t label = 0;
   Colour fg{}, bg{};
   double phase = 0;
+  Texture texture;  // the class's texture; "period" draws the orientation per region
 };
+
+// Class k in 1..K of the "period" pattern: stripes of period period * ratio^(k-1) at a random orientation.
+Texture period_texture(int64_t k, const SynthOptions& o, Rng& rng) {
+  Texture t;
+  t.checker = false;
+  t.angle = rng.uniform() * std::numbers::pi;
+  t.period = o.period * std::pow(o.period_ratio, static_cast<double>(k - 1));
+  return t;
+}
 
 uint8_t to_byte(double v) { return static_cast<uint8_t>(std::lround(std::fmin(255.0, std::fmax(0.0, v)))); }
 
@@ -75,6 +85,10 @@ uint8_t to_byte(double v) { return static_cast<uint8_t>(std::lround(std::fmin(25
 SynthSample synth_sample(const SynthOptions& o, int64_t index) {
   if (o.num_classes < 1 || o.num_classes > 254 || o.min_size < 1 || o.max_size < o.min_size || o.regions < 1)
     throw std::invalid_argument("synth_sample: need 1 <= num_classes <= 254, 1 <= min_size <= max_size, regions >= 1");
+  if (o.pattern != "texture" && o.pattern != "period")
+    throw std::invalid_argument("synth_sample: pattern must be \"texture\" or \"period\", not \"" + o.pattern + "\"");
+  if (o.pattern == "period" && !(o.period >= 2 && o.period_ratio > 1))
+    throw std::invalid_argument("synth_sample: the period pattern needs period >= 2 and period_ratio > 1");
   Rng rng(o.seed * 0x100000001B3ull + static_cast<uint64_t>(index) * 0x9E3779B97F4A7C15ull + 1);
   const int width = static_cast<int>(rng.integer(o.min_size, o.max_size));
   const int height = static_cast<int>(rng.integer(o.min_size, o.max_size));
@@ -86,6 +100,9 @@ SynthSample synth_sample(const SynthOptions& o, int64_t index) {
     r.fg = random_colour(rng);
     r.bg = random_colour(rng);
     r.phase = rng.uniform() * 2 * std::numbers::pi;
+    // Drawn after the fields above, so the "texture" pattern's stream (and its data) is what it always was.
+    if (r.label > 0)
+      r.texture = o.pattern == "period" ? period_texture(r.label, o, rng) : class_texture(r.label, o.num_classes);
   }
   SynthSample s;
   s.image = {width, height, 3, std::vector<uint8_t>(static_cast<size_t>(width) * height * 3)};
@@ -99,9 +116,7 @@ SynthSample synth_sample(const SynthOptions& o, int64_t index) {
         if (d < best) best = d, nearest = &r;
       }
       // "other" regions are per-pixel noise between the two colours: no structure to learn.
-      const bool on = nearest->label == 0 ? rng.uniform() < 0.5
-                                          : texture_on(class_texture(nearest->label, o.num_classes), x, y,
-                                                       nearest->phase);
+      const bool on = nearest->label == 0 ? rng.uniform() < 0.5 : texture_on(nearest->texture, x, y, nearest->phase);
       const Colour& c = on ? nearest->fg : nearest->bg;
       const size_t p = static_cast<size_t>(y) * width + x;
       for (int ch = 0; ch < 3; ++ch) s.image.pixels[p * 3 + ch] = to_byte(c[ch] + (rng.uniform() - 0.5) * 16);

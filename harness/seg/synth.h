@@ -1,7 +1,11 @@
 // A synthetic segmentation dataset in the ADE20K layout (ADEChallengeData2016/images/<split>/*.jpg,
 // annotations/<split>/*.png, label 0 = "other", classes 1..K) whose labels depend on local structure:
-// each region is filled with its class's oriented stripe or checker texture, drawn in two colours sampled
-// from one distribution shared by all classes, so colour alone cannot separate the classes.
+// each region is filled with its class's texture, drawn in two colours sampled from one distribution shared by all
+// classes, so colour alone cannot separate the classes. Two patterns:
+// - "texture": class k's oriented stripe or checker texture (orientation, kind and a 6-12 px period set by k);
+// - "period": stripes whose period alone is the class (geometrically spaced from `period` px by `period_ratio`),
+//   at an orientation and phase drawn per region, so no single small patch tells the classes apart and the class
+//   is read from the structure around it.
 // Deterministic from the seed (own splitmix64 generator, no std:: distributions). Torch-free.
 #pragma once
 
@@ -20,6 +24,9 @@ struct SynthOptions {
   int regions = 6;            // Voronoi regions per image
   double other_fraction = 0.1;  // probability that a region is "other"
   uint64_t seed = 0;
+  std::string pattern = "texture";  // "texture" or "period" (see above)
+  double period = 6;          // "period": the first class's stripe period in pixels
+  double period_ratio = 1.6;  // "period": each next class's period is this many times the previous one's
 };
 
 struct SynthSample {

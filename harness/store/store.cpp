@@ -112,6 +112,21 @@ const std::vector<std::string>& migrations() {
         ALTER TABLE cells ADD COLUMN checkpoint_path TEXT;
         ALTER TABLE cells ADD COLUMN checkpoint_sha256 TEXT;
       )sql",
+      // 6: provenance (the row label beside the registry name, what a cell and a run ran with) and every sample of a
+      // measured distribution.
+      R"sql(
+        ALTER TABLE runs ADD COLUMN environment TEXT;
+        ALTER TABLE cells ADD COLUMN label TEXT;
+        ALTER TABLE cells ADD COLUMN provenance TEXT;
+        CREATE TABLE samples(
+          id INTEGER PRIMARY KEY,
+          cell_id INTEGER NOT NULL REFERENCES cells(id) ON DELETE CASCADE,
+          run_id INTEGER NOT NULL,
+          metric TEXT NOT NULL,
+          idx INTEGER NOT NULL,
+          value REAL);
+        CREATE INDEX samples_cell_id ON samples(cell_id);
+      )sql",
   };
   return steps;
 }
@@ -359,12 +374,13 @@ int64_t Store::begin_run(const RunInfo& info) {
   Statement st(db_, path_,
                "INSERT INTO runs(suite_name, suite_path, suite_json, suite_hash, git_commit, started_at, status,"
                " host, cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, threads, seeds,"
-               " locbench_version, pid) VALUES(?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?,?)");
+               " locbench_version, pid, environment) VALUES(?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?)");
   st.bind(1, info.suite_name).bind_or_null(2, info.suite_path).bind(3, info.suite_json).bind(4, info.suite_hash);
   st.bind_or_null(5, info.git_commit).bind(6, clock_()).bind_or_null(7, info.host).bind_or_null(8, info.cpu_name);
   st.bind_or_null(9, info.gpu_name).bind_or_null(10, info.driver_version).bind_or_null(11, info.cuda_version);
   st.bind_or_null(12, info.libtorch_version).bind(13, static_cast<int64_t>(info.threads));
   st.bind(14, seeds_to_json(info.seeds)).bind_or_null(15, info.locbench_version).bind(16, int64_t{::getpid()});
+  st.bind(17, info.environment_json.empty() ? std::string("{}") : info.environment_json);
   st.step("recording a new run");
   int64_t id = sqlite3_last_insert_rowid(db_);
   tx.commit();
@@ -425,12 +441,14 @@ void Store::record_cell(int64_t run_id, const Cell& cell) {
   }
   Statement insert(db_, path_,
                    "INSERT INTO cells(run_id, cell_key, model, dataset, measurement, settings, seed, status,"
-                   " error, started_at, ended_at, checkpoint_path, checkpoint_sha256) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                   " error, started_at, ended_at, label, checkpoint_path, checkpoint_sha256, provenance)"
+                   " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   insert.bind(1, run_id).bind(2, cell.key).bind(3, cell.model).bind_or_null(4, cell.dataset);
   insert.bind(5, cell.measurement).bind(6, cell.settings_json.empty() ? std::string("{}") : cell.settings_json);
   insert.bind(7, cell.seed).bind(8, std::string(cell.passed ? "passed" : "failed")).bind_or_null(9, cell.error);
-  insert.bind_or_null(10, cell.started_at).bind_or_null(11, cell.ended_at);
-  insert.bind_or_null(12, cell.checkpoint_path).bind_or_null(13, cell.checkpoint_sha256);
+  insert.bind_or_null(10, cell.started_at).bind_or_null(11, cell.ended_at).bind_or_null(12, cell.label);
+  insert.bind_or_null(13, cell.checkpoint_path).bind_or_null(14, cell.checkpoint_sha256);
+  insert.bind(15, cell.provenance_json.empty() ? std::string("{}") : cell.provenance_json);
   try {
     insert.step("recording " + where);
   } catch (const StoreError&) {
@@ -452,6 +470,13 @@ void Store::record_cell(int64_t run_id, const Cell& cell) {
     curve.reset();
   }
   if (cell.profile) record_profile(cell_id, run_id, *cell.profile, where);
+  Statement sample(db_, path_, "INSERT INTO samples(cell_id, run_id, metric, idx, value) VALUES(?,?,?,?,?)");
+  for (const auto& series : cell.samples)
+    for (size_t i = 0; i < series.values.size(); ++i) {
+      sample.bind(1, cell_id).bind(2, run_id).bind(3, series.metric).bind(4, static_cast<int64_t>(i));
+      sample.bind(5, series.values[i]).step("recording sample '" + series.metric + "' of " + where);
+      sample.reset();
+    }
   tx.commit();
 }
 
@@ -540,8 +565,8 @@ namespace {
 
 constexpr const char* kRunColumns =
     "SELECT id, suite_name, suite_path, suite_json, suite_hash, git_commit, started_at, ended_at, status, host,"
-    " cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, threads, seeds, locbench_version, pid"
-    " FROM runs";
+    " cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, threads, seeds, locbench_version, pid,"
+    " environment FROM runs";
 
 Run run_from_row(const Statement& st) {
   Run run;
@@ -553,6 +578,7 @@ Run run_from_row(const Statement& st) {
   i.cuda_version = st.text(13), i.libtorch_version = st.text(14), i.threads = static_cast<int>(st.int64(15));
   i.seeds = seeds_from_json(st.text(16)), i.locbench_version = st.text(17);
   run.pid = st.int64(18);
+  i.environment_json = st.is_null(19) ? "{}" : st.text(19);
   return run;
 }
 
@@ -587,7 +613,7 @@ std::vector<Cell> Store::cells(int64_t run_id) const {
   {
     Statement st(db_, path_,
                  "SELECT id, cell_key, model, dataset, measurement, settings, seed, status, error, started_at,"
-                 " ended_at, checkpoint_path, checkpoint_sha256 FROM cells WHERE run_id=? ORDER BY id");
+                 " ended_at, label, checkpoint_path, checkpoint_sha256, provenance FROM cells WHERE run_id=? ORDER BY id");
     st.bind(1, run_id);
     while (st.step(what)) {
       Cell c;
@@ -596,7 +622,8 @@ std::vector<Cell> Store::cells(int64_t run_id) const {
       if (!st.is_null(6)) c.seed = st.int64(6);
       c.passed = st.text(7) == "passed";
       c.error = st.text(8), c.started_at = st.text(9), c.ended_at = st.text(10);
-      c.checkpoint_path = st.text(11), c.checkpoint_sha256 = st.text(12);
+      c.label = st.text(11), c.checkpoint_path = st.text(12), c.checkpoint_sha256 = st.text(13);
+      c.provenance_json = st.is_null(14) ? "{}" : st.text(14);
       index_of_id[st.int64(0)] = cells.size();
       cells.push_back(std::move(c));
     }
@@ -607,6 +634,15 @@ std::vector<Cell> Store::cells(int64_t run_id) const {
   st.bind(1, run_id);
   while (st.step(what)) {
     cells[index_of_id.at(st.int64(0))].results.push_back({st.text(1), st.real(2), st.text(3), st.text(4)});
+  }
+  Statement samples(db_, path_,
+                    "SELECT s.cell_id, s.metric, s.value FROM samples s JOIN cells c ON c.id = s.cell_id"
+                    " WHERE c.run_id=? ORDER BY s.cell_id, s.metric, s.idx");
+  samples.bind(1, run_id);
+  while (samples.step(what)) {
+    auto& series = cells[index_of_id.at(samples.int64(0))].samples;
+    if (series.empty() || series.back().metric != samples.text(1)) series.push_back({samples.text(1), {}});
+    series.back().values.push_back(samples.real(2));
   }
   snapshot.commit();
   return cells;

@@ -27,6 +27,9 @@ struct RunInfo {
       driver_version, cuda_version, libtorch_version, locbench_version;
   int threads = 0;
   std::vector<int64_t> seeds;
+  // Schema version 6: the rest of the environment as a JSON object (device, cuDNN version, build commit and dirty
+  // flag, ...); readers ignore keys they do not know. "{}" for older runs.
+  std::string environment_json = "{}";
 };
 
 // One row of `runs`, as read back.
@@ -74,9 +77,21 @@ struct Profile {
   std::vector<ProfileRow> rows;
 };
 
+// Every sample of a measured distribution (schema version 6), e.g. the wall time of each timed forward of a
+// `latency` cell ("latency", ms) and its process CPU time ("latency_cpu", ms), in measurement order.
+struct Samples {
+  std::string metric;
+  std::vector<double> values;
+};
+
 // One finished cell of the plan (model x dataset x measurement x settings [x seed]) and its results.
 struct Cell {
-  std::string key, model, dataset, measurement, settings_json = "{}";
+  // model: the registry name; label: the suite's row label (schema version 6; the model for older files).
+  std::string key, model, label, dataset, measurement, settings_json = "{}";
+  // Schema version 4: the checkpoint the model was loaded from and its SHA-256 (empty: a seeded initialisation),
+  // and a JSON object of what else the cell ran with: device, device_name, threads, precision, and the resolved
+  // value of every ${VAR} of the suite. "{}" for older files.
+  std::string checkpoint_path, checkpoint_sha256, provenance_json = "{}";
   std::optional<int64_t> seed;
   bool passed = true;
   std::string error, started_at, ended_at;
@@ -86,6 +101,8 @@ struct Cell {
   std::vector<Result> results;
   std::vector<CurvePoint> curves;  // written in the cell's transaction; empty for most measurements
   std::optional<Profile> profile;  // written in the cell's transaction; set by the `kernels` measurement
+  std::vector<Samples> samples;    // written in the cell's transaction; read back by cells()
+  const std::string& row_label() const { return label.empty() ? model : label; }
 };
 
 // ISO-8601 UTC with milliseconds, e.g. "2026-11-21T23:05:09.123Z".

@@ -6,6 +6,8 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -22,12 +24,14 @@ using nlohmann::json;
 namespace {
 
 const std::set<std::string> kNoDataset{"params", "macs", "latency", "throughput", "memory", "kernels"};
+// Kinds whose input size is the cell's resolution (segmentation kinds take theirs from the dataset and pipeline).
+const std::set<std::string> kSized{"params", "macs", "latency", "throughput", "memory", "kernels", "accuracy"};
 const std::set<std::string> kBatched{"latency", "throughput", "memory", "kernels"};
 const std::set<std::string> kSegDatasets{"ade20k",        "pascal_context59", "pascal_context60",
                                          "cocostuff10k",  "cocostuff164k",    "synthetic_ade20k"};
 const char* const kSegDatasetList =
     "ade20k, pascal_context59, pascal_context60, cocostuff10k, cocostuff164k, synthetic_ade20k";
-const std::set<std::string> kSegMeasurements{"miou", "train"};
+const std::set<std::string> kSegMeasurements{"miou", "train", "fps"};
 // A folder each segmentation layout must have (mmseg's), so a wrong root fails at validation.
 const std::map<std::string, std::string> kSegLayoutDir{{"ade20k", "images/validation"},
                                                        {"pascal_context59", "ImageSets/SegmentationContext"},
@@ -217,7 +221,19 @@ void parse_models(Checker& c, const json& root, Suite& s) {
 // synthetic_ade20k's generate: seg::SynthOptions for both splits (count training images, val_count validation).
 void parse_synthetic_generate(Checker& c, const std::string& path, DatasetEntry& d) {
   if (!c.expect(d.generate, path, d.generate.is_object(), "an object")) return;
-  c.unknown_keys(d.generate, path, {"classes", "count", "val_count", "min_size", "max_size", "regions", "seed"});
+  c.unknown_keys(d.generate, path,
+                 {"classes", "count", "val_count", "min_size", "max_size", "regions", "seed", "pattern", "period",
+                  "period_ratio"});
+  if (auto pattern = c.string(d.generate, "pattern", path); pattern && *pattern != "texture" && *pattern != "period")
+    c.error(path + ".pattern", "expected \"texture\" or \"period\", got \"" + pattern->substr(0, 40) + "\"");
+  if (d.generate.contains("period") &&
+      c.expect(d.generate["period"], path + ".period", d.generate["period"].is_number(), "a number") &&
+      !(d.generate["period"].get<double>() >= 2 && d.generate["period"].get<double>() <= kMaxImageSide))
+    c.error(path + ".period", "must be from 2 to " + std::to_string(kMaxImageSide) + " (pixels)");
+  if (d.generate.contains("period_ratio") &&
+      c.expect(d.generate["period_ratio"], path + ".period_ratio", d.generate["period_ratio"].is_number(), "a number") &&
+      !(d.generate["period_ratio"].get<double>() > 1 && d.generate["period_ratio"].get<double>() <= 100))
+    c.error(path + ".period_ratio", "must be greater than 1 and at most 100");
   d.num_classes = c.integer<int64_t>(d.generate, "classes", path, 2, 254).value_or(4);  // 8-bit labels, 255 ignored
   c.integer<int64_t>(d.generate, "count", path, 1, kMaxGeneratedImages);
   c.integer<int64_t>(d.generate, "val_count", path, 1, kMaxGeneratedImages);
@@ -366,7 +382,9 @@ void parse_measurements(Checker& c, const json& root, Suite& s) {
     const json entry = list[i].is_string() ? json{{"kind", list[i]}} : list[i];
     if (!c.expect(entry, path, entry.is_object(), "a measurement kind or an object")) continue;
     const std::string kind_text = entry.value("kind", json()).is_string() ? entry["kind"].get<std::string>() : "";
-    if (kSegMeasurements.count(kind_text))
+    if (kind_text == "fps")
+      c.unknown_keys(entry, path, {"kind", "name", "dataset", "mode", "crop", "stride", "scale", "head", "limit", "warmup"});
+    else if (kSegMeasurements.count(kind_text))
       c.unknown_keys(entry, path, {"kind", "name", "dataset", "mode", "crop", "stride", "scale", "head", "train", "limit"});
     else if (kind_text == "kernels")
       c.unknown_keys(entry, path, {"kind", "name", "batch_sizes", "warmup", "iterations", "top"});
@@ -396,6 +414,7 @@ void parse_measurements(Checker& c, const json& root, Suite& s) {
       c.error(path + ".dataset", "'" + m.kind + "' takes no dataset");
     }
     if (kSegMeasurements.count(m.kind)) parse_segmentation_options(c, entry, path, s, m);
+    if (m.kind == "fps") c.integer<int>(entry, "warmup", path, 0);
     if (m.kind == "kernels") {
       c.integer<int>(entry, "warmup", path, 0);  // profile::ProfileOptions
       c.integer<int>(entry, "iterations", path, 1);
@@ -409,12 +428,34 @@ void parse_measurements(Checker& c, const json& root, Suite& s) {
   }
 }
 
+// settings.img_size: 224, "384x512", or a list of those (one cell each).
+std::vector<std::array<int64_t, 2>> img_sizes(Checker& c, const json& st, const std::string& path) {
+  std::vector<std::array<int64_t, 2>> out;
+  if (!st.contains("img_size")) return out;
+  const auto& v = st["img_size"];
+  const json items = v.is_array() ? v : json::array({v});
+  if (items.empty()) c.error(path + ".img_size", "must not be empty");
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string p = path + ".img_size" + (v.is_array() ? "[" + std::to_string(i) + "]" : "");
+    const auto size = parse_resolution(items[i]);
+    if (!size || (*size)[0] < 1 || (*size)[1] < 1 || (*size)[0] > kMaxImageSide || (*size)[1] > kMaxImageSide) {
+      c.error(p, "expected a size N or \"HxW\" from 1 to " + std::to_string(kMaxImageSide) + ", got " +
+                     json_excerpt(items[i]));
+      continue;
+    }
+    if (std::find(out.begin(), out.end(), *size) != out.end()) c.error(p, "duplicate size " + json_excerpt(items[i]));
+    out.push_back(*size);
+  }
+  return out;
+}
+
 void parse_settings(Checker& c, const json& root, Suite& s) {
   if (!root.contains("settings")) return;
   const auto& st = root["settings"];
   const std::string path = "settings";
   if (!c.expect(st, path, st.is_object(), "an object")) return;
-  c.unknown_keys(st, path, {"device", "precision", "batch_sizes", "warmup", "repeats", "threads", "seeds", "img_size"});
+  c.unknown_keys(st, path, {"device", "precision", "batch_sizes", "warmup", "repeats", "threads", "seeds", "img_size",
+                            "baseline"});
   Settings& out = s.settings;
   if (auto d = c.string(st, "device", path)) {
     if (*d != "cpu" && *d != "cuda") c.error(path + ".device", "expected \"cpu\" or \"cuda\", got \"" + *d + "\"");
@@ -438,7 +479,33 @@ void parse_settings(Checker& c, const json& root, Suite& s) {
   if (auto r = c.integer<int>(st, "repeats", path, 1)) out.repeats = *r;
   if (auto t = c.integer<int>(st, "threads", path, 0, kMaxThreads)) out.threads = *t;
   if (auto seeds = c.integers<int64_t>(st, "seeds", path, 0)) out.seeds = *seeds;
-  out.img_size = img_size(c, st, path);
+  out.img_sizes = img_sizes(c, st, path);
+  if (auto b = c.string(st, "baseline", path)) {
+    out.baseline = *b;
+    if (std::none_of(s.models.begin(), s.models.end(), [&](const ModelEntry& m) { return m.label == *b; }))
+      c.error(path + ".baseline", "no model labelled '" + *b + "' in models");
+  }
+}
+
+// Every ${NAME} or ${NAME:-default} in the suite's strings, with the value it resolves to now.
+void collect_variables(const json& v, std::map<std::string, std::string>& out) {
+  if (v.is_object() || v.is_array()) {
+    for (const auto& item : v) collect_variables(item, out);
+    return;
+  }
+  if (!v.is_string()) return;
+  const std::string& text = v.get_ref<const std::string&>();
+  for (size_t at = text.find("${"); at != std::string::npos; at = text.find("${", at + 2)) {
+    const size_t close = text.find('}', at);
+    if (close == std::string::npos) return;
+    const std::string body = text.substr(at + 2, close - at - 2);
+    const size_t dflt = body.find(":-");
+    const std::string name = body.substr(0, dflt);
+    if (name.empty()) continue;
+    const char* value = std::getenv(name.c_str());
+    if (value && *value) out[name] = value;
+    else if (dflt != std::string::npos) out[name] = body.substr(dflt + 2);
+  }
 }
 
 std::string fnv1a_hex(const std::string& text) {
@@ -475,6 +542,9 @@ Suite parse(const std::string& path, const ModelCatalogue& models, std::vector<s
     errors.push_back(e.what());
     return s;
   }
+  // nlohmann's objects keep keys sorted and dump numbers canonically: the hash is of what the suite says.
+  s.hash = fnv1a_hex(root.dump());
+  collect_variables(root, s.variables);
   Checker c(path, models);
   if (!c.expect(root, "", root.is_object(), "a JSON object at the top level")) {
     errors = c.errors();
@@ -504,9 +574,28 @@ const DatasetEntry* Suite::dataset(const std::string& name) const {
 }
 
 const std::vector<std::string>& measurement_kinds() {
-  static const std::vector<std::string> kinds{"params", "macs",     "latency", "throughput", "memory",
-                                              "accuracy", "miou",    "train",   "kernels"};
+  static const std::vector<std::string> kinds{"params",   "macs", "latency", "throughput", "fps",
+                                              "memory",   "accuracy", "miou", "train", "kernels"};
   return kinds;
+}
+
+json resolution_setting(std::array<int64_t, 2> size) {
+  if (size[0] == size[1]) return size[0];
+  return std::to_string(size[0]) + "x" + std::to_string(size[1]);
+}
+
+std::optional<std::array<int64_t, 2>> parse_resolution(const json& setting) {
+  if (setting.is_number_integer()) return std::array<int64_t, 2>{setting.get<int64_t>(), setting.get<int64_t>()};
+  if (!setting.is_string()) return std::nullopt;
+  const std::string& text = setting.get_ref<const std::string&>();
+  const size_t x = text.find('x');
+  if (x == std::string::npos || x == 0 || x + 1 == text.size() || text.size() > 12) return std::nullopt;
+  const std::string h = text.substr(0, x), w = text.substr(x + 1);
+  auto digits = [](const std::string& part) {
+    return std::all_of(part.begin(), part.end(), [](unsigned char ch) { return std::isdigit(ch); });
+  };
+  if (!digits(h) || !digits(w)) return std::nullopt;
+  return std::array<int64_t, 2>{std::stoll(h), std::stoll(w)};
 }
 bool is_segmentation_dataset(const std::string& kind) { return kSegDatasets.count(kind) > 0; }
 bool kind_needs_segmentation(const std::string& kind) { return kSegMeasurements.count(kind) > 0; }
@@ -576,10 +665,14 @@ std::vector<Cell> plan(const Suite& suite, const std::string& device, const std:
                                                                : suite.settings.precisions;
       std::vector<int64_t> batches{0};
       if (kind_uses_batch_size(m.kind)) batches = m.batch_sizes.empty() ? suite.settings.batch_sizes : m.batch_sizes;
+      std::vector<std::optional<std::array<int64_t, 2>>> sizes{std::nullopt};
+      if (kSized.count(m.kind) && !suite.settings.img_sizes.empty())
+        sizes.assign(suite.settings.img_sizes.begin(), suite.settings.img_sizes.end());
       // Seeds matter where a seeded initialisation meets data; compute and timing do not depend on them.
       std::vector<std::optional<int64_t>> seeds;
       if (!kind_needs_dataset(m.kind)) seeds.push_back(std::nullopt);
       else for (int64_t s : suite.settings.seeds) seeds.push_back(s);
+      for (const auto& size : sizes)
       for (const auto& precision : precisions)
         for (int64_t batch : batches)
           for (const auto& seed : seeds) {
@@ -591,10 +684,7 @@ std::vector<Cell> plan(const Suite& suite, const std::string& device, const std:
             json settings{{"device", compute_only ? "cpu" : dev}};
             if (!compute_only) settings["precision"] = precision;
             if (batch) settings["batch_size"] = batch;
-            if (suite.settings.img_size)
-              settings["resolution"] = (*suite.settings.img_size)[0] == (*suite.settings.img_size)[1]
-                                           ? json((*suite.settings.img_size)[0])
-                                           : json(*suite.settings.img_size);
+            if (size) settings["resolution"] = resolution_setting(*size);
             if (m.kind == "latency" || m.kind == "throughput") {
               settings["warmup"] = suite.settings.warmup;
               settings["repeats"] = suite.settings.repeats;

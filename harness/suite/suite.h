@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -41,7 +42,7 @@ struct DatasetEntry {
 
 struct MeasurementEntry {
   std::string name;  // unique in the suite; the kind by default
-  std::string kind;  // params, macs, latency, throughput, memory, accuracy, miou, train, kernels
+  std::string kind;  // params, macs, latency, throughput, fps, memory, accuracy, miou, train, kernels
   std::string dataset;  // for data-driven kinds
   std::vector<int64_t> batch_sizes;  // empty: the settings'
   nlohmann::json options;
@@ -55,11 +56,17 @@ struct Settings {
   int repeats = 20;
   int threads = 0;  // 0: LibTorch's default
   std::vector<int64_t> seeds{0};
-  std::optional<std::array<int64_t, 2>> img_size;  // input size for compute/timing; default: each model's
+  // Input sizes (H, W) of compute, timing and accuracy cells, one cell each (a resolution sweep); empty: each
+  // model's own. Given as 224, "384x512" or a list of those.
+  std::vector<std::array<int64_t, 2>> img_sizes;
+  std::string baseline;  // the label of the model the report compares every other model against; empty: none
 };
 
 struct Suite {
+  // hash: of the parsed JSON (whitespace, key order and number spelling do not change it)
   std::string name, description, path, text, hash;
+  // Every ${VAR} the suite uses and the value it resolved to (the default when the variable is unset).
+  std::map<std::string, std::string> variables;
   std::vector<ModelEntry> models;
   std::vector<DatasetEntry> datasets;
   std::vector<MeasurementEntry> measurements;
@@ -98,6 +105,10 @@ constexpr size_t kMaxCells = 100000;
 
 // ${VAR} and ${VAR:-default}; an unset variable without a default throws (the message names `where`).
 std::string expand_env(const std::string& text, const std::string& where, std::string* variable = nullptr);
+
+// A cell's "resolution" setting: H for a square input, "HxW" otherwise; and back (nullopt for anything else).
+nlohmann::json resolution_setting(std::array<int64_t, 2> size);
+std::optional<std::array<int64_t, 2>> parse_resolution(const nlohmann::json& setting);
 
 // Measurement kinds and whether each needs a dataset.
 const std::vector<std::string>& measurement_kinds();

@@ -509,11 +509,15 @@ Paramwise segmentor_paramwise(double head_lr_mult) {
 TrainResult finish(TrainResult result, seg::SegmentationModel model, const seg::SegDataset& val,
                    const TrainOptions& o, std::chrono::steady_clock::time_point t0, std::ostream& log) {
   result.iterations = o.iterations;
+  if (!o.work_dir.empty()) result.checkpoint = (fs::path(o.work_dir) / "seg.safetensors").string();
+  result.model = model;
+  if (!o.final_eval) {
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return result;
+  }
   result.val = evaluate(*model, val, o.eval).compute();
   result.curves.push_back({"miou", o.iterations, result.val.mIoU});
-  if (!o.work_dir.empty()) result.checkpoint = (fs::path(o.work_dir) / "seg.safetensors").string();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  result.model = model;
   log << "mIoU " << result.val.mIoU << " aAcc " << result.val.aAcc << " mAcc " << result.val.mAcc << " ("
       << result.seconds << " s)\n";
   return result;

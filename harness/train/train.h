@@ -139,6 +139,7 @@ struct TrainOptions {
   std::string work_dir;             // checkpoints; empty: none written
   bool resume = false;              // continue from work_dir's checkpoints at their saved iteration
   int64_t stop_after = 0;           // stop (with a checkpoint) after this many iterations of a stage: interruption
+  bool final_eval = true;           // score the validation split at the end (TrainResult::val); false: the caller does
   uint64_t seed = 0;
   torch::Device device = torch::kCPU;
   std::function<void(double)> progress;

@@ -92,13 +92,17 @@ def results(db, run=None, suite=None):
     try:
         con.execute("BEGIN")
         runs_ = _select_runs(con, run, suite)
-        has_sha = "checkpoint_sha256" in _columns(con, "cells")
+        cell_columns = _columns(con, "cells")
+        has_sha = "checkpoint_sha256" in cell_columns
+        # Schema 6 keeps the registry name in `model` and the suite's row label in `label`; before, `model` was the
+        # label.
+        label_column = "COALESCE(c.label, c.model)" if "label" in cell_columns else "c.model"
         rows = []
         setting_keys = []
         for r in runs_:
             models = _models_of_suite(r["suite_json"])
-            query = ("SELECT c.cell_key, c.model, c.dataset, c.measurement, c.settings, c.seed, "
-                     + ("c.checkpoint_sha256" if has_sha else "NULL") +
+            query = ("SELECT c.cell_key, " + label_column + " AS label, c.dataset, c.measurement, c.settings, "
+                     "c.seed, " + ("c.checkpoint_sha256" if has_sha else "NULL") +
                      ", res.metric, res.value, res.unit, res.convention FROM results res "
                      "JOIN cells c ON c.id = res.cell_id WHERE c.run_id = ? ORDER BY res.id")
             for c in con.execute(query, (r["id"],)):
@@ -106,9 +110,9 @@ def results(db, run=None, suite=None):
                 for k in settings:
                     if k not in setting_keys and k not in _ID_COLUMNS + _VALUE_COLUMNS:
                         setting_keys.append(k)
-                name, weights = models.get(c["model"], (c["model"], None))
+                name, weights = models.get(c["label"], (c["label"], None))
                 row = {"run": r["id"], "suite": r["suite_name"], "cell": c["cell_key"], "model": name,
-                       "label": c["model"], "weights": weights, "dataset": c["dataset"],
+                       "label": c["label"], "weights": weights, "dataset": c["dataset"],
                        "measurement": c["measurement"], "seed": c["seed"], "metric": c["metric"],
                        "value": float("nan") if c["value"] is None else c["value"], "unit": c["unit"],
                        "convention": c["convention"], "checkpoint_sha256": c[6]}

@@ -1,0 +1,18 @@
+// The `macs` kind: multiply-accumulates of one forward at the cell's input size, counted under fvcore's convention.
+#include "harness/measure/kinds.h"
+
+#include "harness/compute/macs.h"
+
+namespace locbench::measure::kinds {
+
+std::vector<store::Result> macs(Context& ctx) {
+  auto input = torch::zeros({1, 3, ctx.img_size[0], ctx.img_size[1]});
+  const MacCount count = count_macs([&] {
+    torch::InferenceMode guard;
+    ctx.model.forward(input);
+  });
+  const std::string convention = "fvcore " + std::to_string(ctx.img_size[0]) + "x" + std::to_string(ctx.img_size[1]);
+  return {{"macs", count.macs, "MACs", convention}, {"flops", 2 * count.macs, "FLOPs", convention}};
+}
+
+}  // namespace locbench::measure::kinds
