@@ -4,6 +4,7 @@
 
 #include "harness/common/files.h"
 #include "harness/common/json_input.h"
+#include "harness/common/text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -225,11 +226,7 @@ void group_columns_by_dataset(Table& table) {
 }
 
 // One line of text: provenance values are user and machine strings, and a header line must stay one line.
-std::string one_line(std::string text) {
-  for (char& ch : text)
-    if (ch == '\n' || ch == '\r') ch = ' ';
-  return text;
-}
+std::string provenance_line(const std::string& text) { return locbench::one_line(text, 2000); }
 
 std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
   std::string out;
@@ -279,7 +276,7 @@ void describe_provenance(Table& table, const std::vector<store::Cell>& cells) {
   std::string first = "locbench run " + std::to_string(r.id) + ", suite " + r.info.suite_name + ", " + r.status +
                       ", started " + r.started_at;
   if (!r.info.git_commit.empty()) first += ", commit " + r.info.git_commit;
-  table.provenance.push_back(one_line(first));
+  table.provenance.push_back(provenance_line(first));
   std::vector<std::string> machine;
   auto add = [&](const std::string& name, const std::string& value) {
     if (!value.empty()) machine.push_back(name + " " + value);
@@ -294,13 +291,13 @@ void describe_provenance(Table& table, const std::vector<store::Cell>& cells) {
   add("LibTorch", r.info.libtorch_version);
   add("CUDA", r.info.cuda_version);
   add("cuDNN", text(env, "cudnn_version"));
-  if (!machine.empty()) table.provenance.push_back(one_line(join(machine)));
+  if (!machine.empty()) table.provenance.push_back(provenance_line(join(machine)));
   if (!variables.empty()) {
     std::vector<std::string> items;
     for (const auto& [k, v] : variables) items.push_back(k + "=" + v);
-    table.provenance.push_back(one_line("variables: " + join(items)));
+    table.provenance.push_back(provenance_line("variables: " + join(items)));
   }
-  if (!checkpoints.empty()) table.provenance.push_back(one_line("checkpoints: " + join(checkpoints, "; ")));
+  if (!checkpoints.empty()) table.provenance.push_back(provenance_line("checkpoints: " + join(checkpoints, "; ")));
   table.provenance_json = {{"devices", devices},        {"device_names", device_names},
                            {"threads", threads},        {"precisions", precisions},
                            {"variables", variables},    {"checkpoints", checkpoint_json},
@@ -472,7 +469,7 @@ std::vector<PublishedNumber> load_published(const std::string& path) {
       p.in_registry = !n.value("not_in_registry", false);
       out.push_back(std::move(p));
     } catch (const json::exception& e) {
-      throw std::invalid_argument(where + ": " + one_line(e.what(), 200));
+      throw std::invalid_argument(where + ": " + locbench::one_line(e.what(), 200));
     }
   }
   return out;

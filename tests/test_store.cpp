@@ -639,8 +639,9 @@ TEST(StoreMigrations, VersionThreeGainsTheRunsPidKeepingItsRuns) {
   Store store(db.string());
   EXPECT_EQ(store.run(1)->pid, 0) << "unknown for a run an older bench began";
   EXPECT_EQ(store.run(1)->status, "passed");
+}
 
-// Version 4: the row label beside the registry name, the checkpoint and its hash, the cell's and the run's
+// Version 6: the row label beside the registry name, the checkpoint and its hash, the cell's and the run's
 // provenance, and every sample of a distribution, read back as written.
 TEST(StoreProvenance, RoundTripKeepsLabelCheckpointProvenanceAndSamples) {
   auto db = testing::temp_dir("store_v4") / "r.db";

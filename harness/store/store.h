@@ -88,10 +88,9 @@ struct Samples {
 struct Cell {
   // model: the registry name; label: the suite's row label (schema version 6; the model for older files).
   std::string key, model, label, dataset, measurement, settings_json = "{}";
-  // Schema version 4: the checkpoint the model was loaded from and its SHA-256 (empty: a seeded initialisation),
-  // and a JSON object of what else the cell ran with: device, device_name, threads, precision, and the resolved
-  // value of every ${VAR} of the suite. "{}" for older files.
-  std::string checkpoint_path, checkpoint_sha256, provenance_json = "{}";
+  // Schema version 6: a JSON object of what else the cell ran with: device, device_name, threads, precision, and
+  // the resolved value of every ${VAR} of the suite. "{}" for older files.
+  std::string provenance_json = "{}";
   std::optional<int64_t> seed;
   bool passed = true;
   std::string error, started_at, ended_at;
