@@ -279,14 +279,16 @@ TEST_F(CheckTest, HostileNameSegmentIsReadQuickly) {
 TEST_F(CheckTest, DeeplyNestedOrDuplicatedJsonIsOneLineNotACrash) {
   std::string deep = R"({"benchmarks": [{"name": "op/v/s", "real_time": )";
   for (int i = 0; i < 200000; ++i) deep += "[";
-  CheckOptions options{write("deep.json", deep), write("ok.json", gbench_file({})), std::nullopt, 0.1};
+  CheckOptions options;
+  options.baseline = {write("deep.json", deep)};
+  options.current = {write("ok.json", gbench_file({}))};
   EXPECT_EQ(run_check(options, out_, err_), 2);
   EXPECT_NE(err_.str().find("deep.json: benchmarks[0].real_time"), std::string::npos) << err_.str().substr(0, 400);
   EXPECT_NE(err_.str().find("nested deeper than 64 levels"), std::string::npos);
   const std::string err = err_.str();
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1);
   err_.str("");
-  options.baseline = write("dup.json", std::string(R"({"benchmarks": [], "benchmarks": []})"));
+  options.baseline = {write("dup.json", std::string(R"({"benchmarks": [], "benchmarks": []})"))};
   EXPECT_EQ(run_check(options, out_, err_), 2);
   EXPECT_NE(err_.str().find("dup.json: duplicate key 'benchmarks'"), std::string::npos) << err_.str();
 }
