@@ -68,7 +68,7 @@ class LocalityReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& r : runs) {
-      if (r.run_type != Run::RT_Iteration || r.skipped) continue;
+      if (r.run_type != Run::RT_Iteration || r.error_occurred) continue;
       auto& t = times_[r.run_name.function_name];
       t.cpu.push_back(r.GetAdjustedCPUTime());
       t.wall.push_back(r.GetAdjustedRealTime());
