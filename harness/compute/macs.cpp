@@ -105,6 +105,8 @@ const std::map<std::string, Handler>& handlers() {
       const double batch = prod(q, 0, q.size() - 2), L = q[q.size() - 2], E = q.back(), S = k[k.size() - 2];
       return batch * L * S * E + batch * L * S * static_cast<double>(v.back());
     };
+    // The fused Gaussian-bias attention (kernels/gaussian_attention): SDPA's two matmuls, the bias not counted.
+    h["locbench::gaussian_attention"] = h["aten::scaled_dot_product_attention"];
     h["aten::layer_norm"] = [](Inputs in, const Outputs&) { return norm_macs(shape_of(in[0]), defined(in[2])); };
     h["aten::group_norm"] = [](Inputs in, const Outputs&) { return norm_macs(shape_of(in[0]), defined(in[2])); };
     h["aten::instance_norm"] = [](Inputs in, const Outputs&) { return norm_macs(shape_of(in[0]), defined(in[1])); };

@@ -10,6 +10,8 @@
 #include "kernels/gaussian_attention/torch_gaussian_attention.h"
 #endif
 
+#include <ATen/record_function.h>
+
 #include <array>
 #include <atomic>
 #include <limits>
@@ -152,6 +154,8 @@ torch::Tensor gaussian_attention(const torch::Tensor& q, const torch::Tensor& k,
                                  const GaussianBiasParams& params, const PatchGrid& grid, bool fused,
                                  const torch::Tensor& extra_bias) {
   if (fused && fused_kernel_rejection(q, k, v, params, grid, extra_bias).empty()) {
+    // Seen by op profiles and the MAC counter (harness/compute/macs.cpp counts it as SDPA's two matmuls).
+    RECORD_FUNCTION(kFusedOpName, std::vector<c10::IValue>({q, k, v}));
 #ifdef LOCBENCH_TORCH_CUDA
     if (q.is_cuda()) return kernels::fused_gaussian_attention(q, k, v, scale, params, grid);
 #endif

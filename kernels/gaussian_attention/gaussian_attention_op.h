@@ -52,6 +52,9 @@ torch::Tensor gaussian_attention(const torch::Tensor& q, const torch::Tensor& k,
                                  const GaussianBiasParams& params, const PatchGrid& grid, bool fused,
                                  const torch::Tensor& extra_bias = {});
 
+// The name under which a fused call appears to op profiles and RecordFunction observers, with inputs (q, k, v).
+inline constexpr const char* kFusedOpName = "locbench::gaussian_attention";
+
 // The reference: B materialised, then ATen's attention (SDPA with B as its float mask when `fused`, the explicit
 // softmax when not). Differentiable by autograd.
 torch::Tensor reference_gaussian_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
