@@ -76,6 +76,19 @@ TEST(Cli, UnknownModelIsOneLineWithSuggestion) {
   EXPECT_EQ(bench("info vit_tiny_patch16_224 --img-size 22q", dir).code, 1);
 }
 
+TEST(Cli, UnknownAllocatorPolicyIsOneLine) {
+  auto dir = temp_dir("cli_allocator");
+  auto r = bench("list models", dir);
+  ASSERT_EQ(r.code, 0);
+  setenv("LOCBENCH_ALLOCATOR", "tcmalloc-please", 1);
+  r = bench("list models", dir);
+  unsetenv("LOCBENCH_ALLOCATOR");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(lines(r.err), 1);
+  EXPECT_NE(r.err.find("LOCBENCH_ALLOCATOR: unknown policy 'tcmalloc-please'"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
 TEST(Cli, ForwardWritesLogitsAndFeatures) {
   auto dir = temp_dir("cli_forward");
   const auto in = (dir / "in.safetensors").string(), out = (dir / "out.safetensors").string();

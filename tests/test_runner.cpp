@@ -178,6 +178,10 @@ TEST(Runner, RunStoresEveryCellAndReports) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM cells WHERE status = 'passed'"), 14);
   EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM runs WHERE status = 'passed'"), 1);
+  // The heap policy is provenance: bench's default, glibc's thresholds raised.
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM runs WHERE allocator LIKE 'glibc % retain (mmap_threshold 32 MiB, "
+                           "trim_threshold 256 MiB)'"),
+            1);
   EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM results WHERE metric = 'top1'"), 4);
   EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM results WHERE metric = 'params' AND value = 5488324"), 2);
   auto rep = bench("report --db " + db + " --format csv", dir);

@@ -1,4 +1,5 @@
 // build/bench: the locbench command line.
+#include "harness/allocator/allocator.h"
 #include "harness/cli/commands.h"
 
 #include <CLI/CLI.hpp>
@@ -6,6 +7,12 @@
 #include <iostream>
 
 int main(int argc, char** argv) {
+  try {
+    locbench::allocator::configure();  // before the first tensor: every timing depends on it
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "error: " << e.what() << std::endl;
+    return 2;
+  }
   CLI::App app{"locbench: locality in vision transformers, measured on one protocol"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every command");

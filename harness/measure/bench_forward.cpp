@@ -6,6 +6,7 @@
 //   build/bench_forward --benchmark_filter=locality --benchmark_repetitions=9 --benchmark_enable_random_interleaving
 // Options before Google Benchmark's own: --threads N (LibTorch intra-op threads; default: LibTorch's),
 // --with-reference (also the Gaussian models with their fused CPU kernel switched off, variant "<model>+reference").
+#include "harness/allocator/allocator.h"
 #include "harness/model/registry.h"
 #include "kernels/gaussian_attention/gaussian_attention_op.h"
 
@@ -138,11 +139,13 @@ int main(int argc, char** argv) {
     else
       rest.push_back(argv[i]);
   }
+  const std::string allocator = locbench::allocator::configure();
   if (threads > 0) at::set_num_threads(threads);
   int rest_argc = int(rest.size());
   benchmark::Initialize(&rest_argc, rest.data());
   if (benchmark::ReportUnrecognizedArguments(rest_argc, rest.data())) return 1;
   benchmark::AddCustomContext("torch_threads", std::to_string(at::get_num_threads()));
+  benchmark::AddCustomContext("allocator", allocator);
   register_benchmarks(with_reference);
   LocalityReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);

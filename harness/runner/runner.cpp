@@ -1,5 +1,6 @@
 #include "harness/runner/runner.h"
 
+#include "harness/allocator/allocator.h"
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/data/imagefolder.h"
 #include "harness/measure/measure.h"
@@ -184,6 +185,7 @@ Environment describe_environment() {
   env.libtorch_version = TORCH_VERSION;
   env.threads = at::get_num_threads();
   env.git_commit = git_commit();
+  env.allocator = allocator::configure();
 #ifdef LOCBENCH_TORCH_CUDA
   if (torch::cuda::is_available()) {
     env.gpu_name = at::cuda::getDeviceProperties(0)->name;
@@ -240,6 +242,7 @@ int run_suite(const RunOptions& o) {
     info.libtorch_version = env.libtorch_version;
     info.locbench_version = LOCBENCH_VERSION;
     info.threads = env.threads;
+    info.allocator = env.allocator;
     info.seeds = s.settings.seeds;
     run_id = store.begin_run(info);
   }

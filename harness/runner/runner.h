@@ -20,6 +20,7 @@ int run_suite(const RunOptions& options);
 // What a run records about where it ran.
 struct Environment {
   std::string host, cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, git_commit;
+  std::string allocator;  // the heap policy (harness/allocator), applied here if the process has not yet
   int threads = 0;
 };
 Environment describe_environment();

@@ -96,6 +96,10 @@ const std::vector<std::string>& migrations() {
         CREATE INDEX profiles_run_id ON profiles(run_id);
         CREATE INDEX profile_rows_cell_id ON profile_rows(cell_id);
       )sql",
+      // 4: the heap policy the run's process allocated with (it changes every CPU timing).
+      R"sql(
+        ALTER TABLE runs ADD COLUMN allocator TEXT;
+      )sql",
   };
   return steps;
 }
@@ -284,12 +288,12 @@ int64_t Store::begin_run(const RunInfo& info) {
   Statement st(db_, path_,
                "INSERT INTO runs(suite_name, suite_path, suite_json, suite_hash, git_commit, started_at, status,"
                " host, cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, threads, seeds,"
-               " locbench_version) VALUES(?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?)");
+               " locbench_version, allocator) VALUES(?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?,?)");
   st.bind(1, info.suite_name).bind_or_null(2, info.suite_path).bind(3, info.suite_json).bind(4, info.suite_hash);
   st.bind_or_null(5, info.git_commit).bind(6, clock_()).bind_or_null(7, info.host).bind_or_null(8, info.cpu_name);
   st.bind_or_null(9, info.gpu_name).bind_or_null(10, info.driver_version).bind_or_null(11, info.cuda_version);
   st.bind_or_null(12, info.libtorch_version).bind(13, static_cast<int64_t>(info.threads));
-  st.bind(14, seeds_to_json(info.seeds)).bind_or_null(15, info.locbench_version);
+  st.bind(14, seeds_to_json(info.seeds)).bind_or_null(15, info.locbench_version).bind_or_null(16, info.allocator);
   st.step("recording a new run");
   int64_t id = sqlite3_last_insert_rowid(db_);
   tx.commit();
@@ -443,7 +447,8 @@ namespace {
 
 constexpr const char* kRunColumns =
     "SELECT id, suite_name, suite_path, suite_json, suite_hash, git_commit, started_at, ended_at, status, host,"
-    " cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, threads, seeds, locbench_version FROM runs";
+    " cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, threads, seeds, locbench_version,"
+    " allocator FROM runs";
 
 Run run_from_row(const Statement& st) {
   Run run;
@@ -453,7 +458,7 @@ Run run_from_row(const Statement& st) {
   i.git_commit = st.text(5), run.started_at = st.text(6), run.ended_at = st.text(7), run.status = st.text(8);
   i.host = st.text(9), i.cpu_name = st.text(10), i.gpu_name = st.text(11), i.driver_version = st.text(12);
   i.cuda_version = st.text(13), i.libtorch_version = st.text(14), i.threads = static_cast<int>(st.int64(15));
-  i.seeds = seeds_from_json(st.text(16)), i.locbench_version = st.text(17);
+  i.seeds = seeds_from_json(st.text(16)), i.locbench_version = st.text(17), i.allocator = st.text(18);
   return run;
 }
 
