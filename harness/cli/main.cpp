@@ -10,7 +10,7 @@ int main(int argc, char** argv) {
   try {
     locbench::allocator::configure();  // before the first tensor: every timing depends on it
   } catch (const std::invalid_argument& e) {
-    std::cerr << "error: " << e.what() << std::endl;
+    std::cerr << "bench: " << e.what() << std::endl;
     return 2;
   }
   CLI::App app{"locbench: locality in vision transformers, measured on one protocol"};
