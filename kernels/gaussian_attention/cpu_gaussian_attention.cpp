@@ -11,16 +11,16 @@ namespace locbench::kernels {
 namespace cpu {
 // One per build of cpu_gaussian_attention_kernel.cpp, in the namespace its CPU_CAPABILITY names.
 namespace DEFAULT {
-void forward(const GaussianAttentionArgs& args);
+void gaussian_attention_forward(const GaussianAttentionArgs& args);
 }
 #ifdef LOCBENCH_CPU_AVX2
 namespace AVX2 {
-void forward(const GaussianAttentionArgs& args);
+void gaussian_attention_forward(const GaussianAttentionArgs& args);
 }
 #endif
 #ifdef LOCBENCH_CPU_AVX512
 namespace AVX512 {
-void forward(const GaussianAttentionArgs& args);
+void gaussian_attention_forward(const GaussianAttentionArgs& args);
 }
 #endif
 }  // namespace cpu
@@ -39,12 +39,12 @@ const Build& build_for_this_machine() {
   static const Build build = [] {
     const std::string torch = at::get_cpu_capability();
 #ifdef LOCBENCH_CPU_AVX512
-    if (torch == "AVX512") return Build{"AVX512", &cpu::AVX512::forward};
+    if (torch == "AVX512") return Build{"AVX512", &cpu::AVX512::gaussian_attention_forward};
 #endif
 #ifdef LOCBENCH_CPU_AVX2
-    if (torch == "AVX512" || torch == "AVX2") return Build{"AVX2", &cpu::AVX2::forward};
+    if (torch == "AVX512" || torch == "AVX2") return Build{"AVX2", &cpu::AVX2::gaussian_attention_forward};
 #endif
-    return Build{"DEFAULT", &cpu::DEFAULT::forward};
+    return Build{"DEFAULT", &cpu::DEFAULT::gaussian_attention_forward};
   }();
   return build;
 }

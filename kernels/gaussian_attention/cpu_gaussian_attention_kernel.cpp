@@ -369,7 +369,7 @@ void forward_typed(const GaussianAttentionArgs& a) {
 
 }  // namespace
 
-void forward(const GaussianAttentionArgs& a) {
+void gaussian_attention_forward(const GaussianAttentionArgs& a) {
   switch (a.dtype) {
     case DType::kFloat32: return forward_typed<float>(a);
     case DType::kBFloat16: return forward_typed<c10::BFloat16>(a);
