@@ -108,8 +108,12 @@ class LocalityReporter : public benchmark::ConsoleReporter {
 
 void register_benchmarks(bool with_reference) {
   for (const auto& [label, name] : {std::pair{"forward/vit_tiny_bs1", "vit_tiny_patch16_224"},
-                                    std::pair{"forward/vit_small_bs1", "vit_small_patch16_224"}})
-    benchmark::RegisterBenchmark(label, forward, std::string(name), 1, 0, false)->Unit(benchmark::kMillisecond);
+                                    std::pair{"forward/vit_small_bs1", "vit_small_patch16_224"},
+                                    std::pair{"forward/vit_base_bs1", "vit_base_patch16_224"}})
+    benchmark::RegisterBenchmark(label, forward, std::string(name), 1, 0, false)
+        ->MeasureProcessCPUTime()
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
   std::vector<std::pair<std::string, int64_t>> seen;
   for (const Pair& p : locality_pairs())
     for (int64_t size : p.sizes)
