@@ -3,6 +3,7 @@ next to timm's ViT at several input sizes, on this machine's torch. The figures 
 `locality/...` benchmarks (same models, same sizes, same threads).
 
     python3 scripts/locality_cost_python.py --locatvit-src /tmp/locatvit_official --threads 1 --sizes 224 384 512
+    python3 scripts/locality_cost_python.py --families --timm vit_tiny_patch16_224 vit_base_patch16_224 --sizes 224
 
 Needs timm (the official LocAtViT pins 1.0.19) and huggingface_hub; --locatvit-src is a folder holding the official
 models/ (git archive of the repository, outside this one). Models are built as the official code builds them for
@@ -61,18 +62,28 @@ def build(timm, args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--locatvit-src", required=True, help="folder holding the official LocAtViT models/")
+    ap.add_argument("--locatvit-src", help="folder holding the official LocAtViT models/ (for --families)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[224, 384, 512])
-    ap.add_argument("--families", nargs="+", default=["tiny"], choices=["tiny", "base"])
+    ap.add_argument("--families", nargs="*", default=["tiny"], choices=["tiny", "base"])
+    ap.add_argument("--timm", nargs="*", default=[], help="timm models timed alone (eager forward), e.g. vit_tiny_patch16_224")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=15)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.families and not args.locatvit_src:
+        ap.error("--locatvit-src is needed to time the LocAtViT --families (pass --families alone to skip them)")
     timm = import_timm()
     print(f"torch {torch.__version__}, timm {timm.__version__}, {torch.get_num_threads()} threads, batch 1, "
           f"CPU ms per forward: median [IQR]")
-    for label, ((name_a, make_a), (name_b, make_b)) in build(timm, args).items():
+    for name in args.timm:
+        torch.manual_seed(0)
+        model = {name: timm.create_model(name, img_size=224, dynamic_img_size=True).eval()}
+        for size in args.sizes:
+            t = interleaved(model, torch.randn(1, 3, size, size), args.warmup, args.repeats)
+            q = quartiles(t[name])
+            print(f"{name} @{size}: {q[1]:.2f} [{q[0]:.2f}, {q[2]:.2f}]", flush=True)
+    for label, ((name_a, make_a), (name_b, make_b)) in (build(timm, args).items() if args.families else []):
         torch.manual_seed(0)
         models = {name_a: make_a().eval(), name_b: make_b().eval()}
         for size in args.sizes:
