@@ -5,10 +5,12 @@
 //                 time; median and the quartile range over repetitions).
 //   build/bench_forward --benchmark_filter=locality --benchmark_repetitions=9 --benchmark_enable_random_interleaving
 // Options before Google Benchmark's own: --threads N (LibTorch intra-op threads; default: LibTorch's),
-// --with-reference (also the Gaussian models with their fused CPU kernel switched off, variant "<model>+reference").
+// --with-reference (also the Gaussian models with their fused CPU kernel switched off, variant "<model>+reference"),
+// --no-packed-linear (every Linear through at::linear instead of the packed oneDNN path of inference).
 #include "harness/allocator/allocator.h"
 #include "harness/model/registry.h"
 #include "kernels/gaussian_attention/gaussian_attention_op.h"
+#include "methods/common/packed_linear.h"
 
 #include <benchmark/benchmark.h>
 
@@ -140,6 +142,8 @@ int main(int argc, char** argv) {
       threads = std::max(1, std::atoi(argv[++i]));
     else if (std::strcmp(argv[i], "--with-reference") == 0)
       with_reference = true;
+    else if (std::strcmp(argv[i], "--no-packed-linear") == 0)
+      locbench::layers::set_packed_linear_enabled(false);
     else
       rest.push_back(argv[i]);
   }
@@ -150,6 +154,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(rest_argc, rest.data())) return 1;
   benchmark::AddCustomContext("torch_threads", std::to_string(at::get_num_threads()));
   benchmark::AddCustomContext("allocator", allocator);
+  benchmark::AddCustomContext("packed_linear", locbench::layers::packed_linear_enabled() ? "on" : "off");
   register_benchmarks(with_reference);
   LocalityReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
