@@ -21,6 +21,7 @@ Text stays text: SVG keeps ``<text>`` elements (``svg.fonttype: none``), PDF emb
 """
 
 import argparse
+import io
 import json
 import math
 import os
@@ -105,6 +106,16 @@ class Made:
 
     def __init__(self, name, figure, shown, note):
         self.name, self.figure, self.shown, self.note = name, figure, shown, note
+
+    def save(self, path, fmt=None):
+        """Write the figure (format from `fmt` or the file's extension) with the settings it was laid out with:
+        text as text in SVG, TrueType fonts in PDF, no timestamp (the same figure gives the same file)."""
+        fmt = fmt or os.path.splitext(str(path))[1].lstrip(".").lower()
+        if fmt not in FORMATS:
+            raise ValueError(f"{path}: unknown figure format '{fmt}' (svg, pdf or png)")
+        with matplotlib.rc_context(RC):
+            self.figure.savefig(path, format=fmt, metadata={"Date": None} if fmt in ("svg", "pdf") else None)
+        return path
 
 
 def _new_figure(width=6.4, height=4.4, rows=1, cols=1):
@@ -230,6 +241,17 @@ def _seed_stats(rows):
     return (values.mean() if n else float("nan"), values.std(ddof=1) if n > 1 else float("nan"), n)
 
 
+def _cost_per_label(cost_rows, quality_rows, how):
+    """label -> cost: from the runs that hold the label's quality numbers where they have it (a label may name
+    different models in different runs), else from every run."""
+    cost_rows = cost_rows.dropna(subset=["value"])
+    out = {}
+    for label, rows in cost_rows.groupby("label"):
+        same = rows[rows.run.isin(set(quality_rows[quality_rows.label == label].run))]
+        out[label] = (same if len(same) else rows).value.agg(how)
+    return out
+
+
 def quality_vs_cost(df, metric, cost, style, dataset=None, device=None, precision=None, tag=None):
     """`metric` (top1, miou, ...) of each model on `dataset` against `cost`: "gmacs" (fvcore MACs / 1e9) or
     "latency" (batch-1 latency of the `latency` cells on `device` and `precision`, median). `tag` goes into the
@@ -238,7 +260,7 @@ def quality_vs_cost(df, metric, cost, style, dataset=None, device=None, precisio
     everyone = set(style.labels) & set(df.label)
     if cost == "gmacs":
         c = df[df.metric == "macs"]
-        cost_of = {label: rows.value.mean() / 1e9 for label, rows in c.groupby("label") if rows.value.notna().any()}
+        c = c.assign(value=c.value / 1e9)
         conv = sorted({re.sub(r" \d+x\d+$", "", str(v)) for v in c.convention.dropna()})
         xlabel = "GMACs" + (f" ({', '.join(conv)})" if conv else "")
         name = _slug(f"{metric}_vs_gmacs", tag)
@@ -251,11 +273,11 @@ def quality_vs_cost(df, metric, cost, style, dataset=None, device=None, precisio
             c = c[c.device == device]
         if precision is not None and "precision" in c:
             c = c[c.precision == precision]
-        cost_of = {label: rows.value.median() for label, rows in c.groupby("label") if rows.value.notna().any()}
         xlabel = "Latency, batch 1 (ms, median" + (f", {device}" if device else "") + \
                  (f" {precision}" if precision else "") + ")"
         name = _slug(f"{metric}_vs_latency", tag, device, precision)
         cost_reason = "no batch-1 latency" + (f" on {device} {precision}" if device else "")
+    cost_of = _cost_per_label(c, q, "mean" if cost == "gmacs" else "median")
     stats = {label: _seed_stats(rows) for label, rows in q.groupby("label")}
     stats = {k: v for k, v in stats.items() if v[2] > 0}
     shown = sorted(set(stats) & set(cost_of))
@@ -552,7 +574,6 @@ def make_figures(results_df, curves_df=None, per_class=None, baseline=None):
     labels = list(results_df.label) + (list(curves_df.label) if curves_df is not None else []) + \
         (list(per_class.label) if per_class is not None else [])
     style = Style(labels)
-    everyone = style.labels
     made, skipped = [], []
     df = results_df
     for metric in [m for m in QUALITY if m in ("top1", "miou") and (df.metric == m).any()]:
@@ -574,7 +595,8 @@ def make_figures(results_df, curves_df=None, per_class=None, baseline=None):
             if not got:
                 skipped.append((f"{metric}_vs_{'batch' if axis == 'batch_size' else 'resolution'}",
                                 "no model has two values along the axis"))
-    got = training_curves(curves_df, style, everyone=everyone)
+    got = training_curves(curves_df, style, everyone=sorted(set(results_df.label) | set(
+        curves_df.label if curves_df is not None else [])))
     made.extend(got)
     if not got:
         skipped.append(("curves", "no training curves in the selection"))
@@ -585,7 +607,7 @@ def make_figures(results_df, curves_df=None, per_class=None, baseline=None):
         if base not in set(pc.label):
             raise ValueError(f"baseline '{base}' has no per-class IoU (models with it: "
                              f"{', '.join(sorted(set(pc.label)))})")
-        m = per_class_iou(pc, base, style, everyone=everyone)
+        m = per_class_iou(pc, base, style, everyone=sorted(set(results_df.label) | set(pc.label)))
         made.append(m)
     else:
         skipped.append(("per_class_iou", "no per-class IoU (metrics iou.<class>, or --per-class FILE)"))
@@ -600,20 +622,14 @@ def save(made, out, formats=("svg", "pdf")):
         for fmt in formats:
             if fmt not in FORMATS:
                 raise ValueError(f"--format: unknown format '{fmt}' (svg, pdf or png)")
-            path = os.path.join(out, f"{m.name}.{fmt}")
-            with matplotlib.rc_context(RC):
-                m.figure.savefig(path, format=fmt, metadata={"Date": None} if fmt in ("svg", "pdf") else None)
-            paths.append(path)
+            paths.append(m.save(os.path.join(out, f"{m.name}.{fmt}"), fmt))
     return paths
 
 
-def to_svg(figure):
-    """A figure as an SVG document (a string), e.g. to embed in an HTML report."""
-    import io
-
+def to_svg(made):
+    """A figure (a Made) as an SVG document (a string), e.g. to embed in an HTML report."""
     buf = io.StringIO()
-    with matplotlib.rc_context(RC):
-        figure.savefig(buf, format="svg", metadata={"Date": None})
+    made.save(buf, "svg")
     return buf.getvalue()
 
 
@@ -642,7 +658,7 @@ def svg_figures(db, run=None, suite=None, baseline=None):
     """{name: SVG text} of every figure of the selection: what a single-file HTML report embeds."""
     df, cv = _select(db, run, suite)
     made, _ = make_figures(df, cv, None, baseline)
-    return {m.name: to_svg(m.figure) for m in made}
+    return {m.name: to_svg(m) for m in made}
 
 
 def main(argv=None):
