@@ -147,38 +147,43 @@ def _wrapped(lines, width):
 
 
 def _finish(fig, handles, note_lines, title=None):
-    """The note at the bottom (wrapped to the width), the legend above it (as many columns as fit the width), and
-    the constrained layout of titles, axes and labels in the rest of the figure."""
+    """The note at the bottom (wrapped to the width), the legend above it (as many columns as fit the width), the
+    figure made taller by what they take, and the constrained layout of titles, axes and labels above them."""
     with matplotlib.rc_context(RC):
         if title:
             fig.suptitle(title, fontsize=RC["axes.titlesize"])
-        bottom = 0.006
+        height = fig.get_figheight()
+        note = legend = None
         if note_lines:
             size = RC["legend.fontsize"] - 0.5
             width = int(fig.get_figwidth() * 72 * 0.96 / (0.6 * size))
-            note = fig.text(0.01, bottom, _wrapped(note_lines, width), fontsize=size, ha="left", va="bottom",
+            note = fig.text(0.01, 0.006, _wrapped(note_lines, width), fontsize=size, ha="left", va="bottom",
                             color="0.25")
-            box = _fig_box(fig, note)
-            while box.x1 > 0.995 and width > 20:  # the font is wider than estimated: wrap shorter
+            while _fig_box(fig, note).x1 > 0.995 and width > 20:  # the font is wider than estimated: wrap shorter
                 width = int(width * 0.9)
                 note.set_text(_wrapped(note_lines, width))
-                box = _fig_box(fig, note)
-            bottom = box.y1 + 0.01
         if handles:
             chars = int(fig.get_figwidth() * 72 / (0.6 * RC["legend.fontsize"]))
             longest = max(max(len(line) for line in h.get_label().split("\n")) for h in handles)
             ncols = max(1, min(len(handles), chars // (longest + 6)))
             while True:
-                legend = fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, bottom),
+                legend = fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0),
                                     bbox_transform=fig.transFigure, ncols=ncols, frameon=False)
                 legend.set_in_layout(False)
-                box = _fig_box(fig, legend)
                 # Fewer columns until the legend fits the width (the character estimate is only a first guess).
-                if box.width <= 0.98 or ncols == 1:
+                if _fig_box(fig, legend).width <= 0.98 or ncols == 1:
                     break
                 legend.remove()
                 ncols -= 1
-            bottom = box.y1 + 0.005
+        # The plots keep their height: the figure grows by the note and the legend.
+        extra = sum(_fig_box(fig, a).height * height + 0.06 for a in (note, legend) if a is not None)
+        fig.set_figheight(height + extra)
+        bottom = 0.006
+        if note is not None:
+            bottom = _fig_box(fig, note).y1 + 0.01
+        if legend is not None:
+            legend.set_bbox_to_anchor((0.5, bottom), transform=fig.transFigure)
+            bottom = _fig_box(fig, legend).y1 + 0.005
         if bottom > 0.01:
             fig.get_layout_engine().set(rect=(0, bottom, 1, 1 - bottom))
         fig.draw_without_rendering()
@@ -415,11 +420,12 @@ def speed_vs(df, metric, axis, style):
         for kind in kinds:
             handles.append(Line2D([], [], color="0.3", linestyle=LINESTYLE[kind], marker="o",
                                   markerfacecolor="white" if kind == "latency" else "0.3",
-                                  label=f"{kind} cells ({'hollow, dashed' if kind == 'latency' else 'filled, solid'})"))
+                                  label=f"{kind} measurement "
+                                        f"({'hollow, dashed' if kind == 'latency' else 'filled, solid'})"))
         extra = []
         if metric == "throughput" and "latency" in kinds:
-            extra.append("Throughput of latency cells: batch size / median latency; never joined to the "
-                         "throughput measurement.")
+            extra.append("Throughput of the latency measurement: batch size / median latency; never joined to "
+                         "the throughput measurement's.")
         single = sorted(l for l in shown if all(len(g) < 2 for lb, _, g in lines if lb == l))
         if single:
             extra.append("One point only: " + ", ".join(single) + ".")

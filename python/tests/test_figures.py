@@ -211,47 +211,91 @@ class Figures(unittest.TestCase):
     def test_text_inside_the_figure_and_not_overlapping(self):
         self.assertEqual(len(self.made), 12, [m.name for m in self.made])
         for m in self.made:
-            fig = m.figure
-            m.save(os.path.join(self.dir, m.name + ".png"))
-            fig.canvas.draw()  # the PNG was drawn at savefig.dpi: measure a draw at the figure's own
-            renderer = fig.canvas.get_renderer()
-            box = fig.bbox
-            texts = drawn_texts(fig)
-            self.assertTrue(texts, m.name)
-            for t in texts:
-                e = t.get_window_extent(renderer)
-                with self.subTest(figure=m.name, text=t.get_text()[:40]):
-                    self.assertGreaterEqual(e.x0, box.x0 - 0.5)
-                    self.assertGreaterEqual(e.y0, box.y0 - 0.5)
-                    self.assertLessEqual(e.x1, box.x1 + 0.5)
-                    self.assertLessEqual(e.y1, box.y1 + 0.5)
-            # Titles, axis labels, legend entries and the note never overlap one another, nor a plotting area
-            # other than their own.
-            layout = [fig._suptitle] if fig._suptitle else []
-            own = {}
-            for ax in fig.axes:
-                if ax.get_visible():
-                    for t in (ax.title, ax.xaxis.label, ax.yaxis.label):
-                        layout.append(t)
-                        own[id(t)] = ax
-            for legend in fig.legends:
-                layout += legend.get_texts()
-            layout += [t for t in fig.texts if t is not fig._suptitle]
-            layout = [t for t in layout if t.get_visible() and t.get_text().strip()]
-            boxes = [(t, t.get_window_extent(renderer)) for t in layout]
-            for i in range(len(boxes)):
-                for j in range(i + 1, len(boxes)):
-                    with self.subTest(figure=m.name, a=boxes[i][0].get_text()[:30], b=boxes[j][0].get_text()[:30]):
-                        self.assertFalse(boxes[i][1].overlaps(boxes[j][1]))
-            for ax in fig.axes:
-                if not ax.get_visible():
+            self.assert_layout(m)
+
+    def test_long_labels_and_many_models(self):
+        """Fourteen models, five with 50-character labels: the legend wraps them and the figure grows to hold it,
+        the axes keep their height, nothing leaves the figure. (A frame built here: a layout test, not results.)"""
+        labels = [f"vit_base_patch16_224.augreg2_in21k_ft_in1k_variant_{i}" if i % 3 == 0
+                  else f"localvit_pico_patch8_64_{i}" for i in range(14)]
+        rows = []
+        for i, label in enumerate(labels):
+            base = {"run": 1, "suite": "s", "cell": str(i), "model": label, "label": label, "weights": None,
+                    "dataset": None, "device": "cpu", "precision": "fp32", "batch_size": np.nan, "seed": None,
+                    "unit": "", "convention": "fvcore 224x224", "checkpoint_sha256": None}
+            rows.append(dict(base, measurement="macs", metric="macs", value=1e9 * (i + 1)))
+            for bs in (1, 8):
+                rows.append(dict(base, measurement="latency", metric="latency", batch_size=bs, value=5.0 + i + bs))
+            for seed in ([] if i == 5 else [0, 1, 2]):
+                rows.append(dict(base, measurement="accuracy", dataset="imagenet", metric="top1", seed=seed,
+                                 value=70.0 + i + seed / 3))
+        cols = ["run", "suite", "cell", "model", "label", "weights", "dataset", "measurement", "device",
+                "precision", "batch_size", "seed", "metric", "value", "unit", "convention", "checkpoint_sha256"]
+        made, _ = F.make_figures(F.pd.DataFrame(rows, columns=cols))
+        self.assertEqual([m.name for m in made], ["top1_vs_gmacs", "top1_vs_latency_cpu_fp32",
+                                                  "latency_vs_batch_cpu_fp32"])
+        for m in made:
+            self.assert_layout(m)
+            path = os.path.join(self.dir, "long_" + m.name + ".svg")
+            m.save(path)
+            text = svg_text(path)
+            for label in labels:
+                lines = F.wrap_label(label).split("\n")
+                self.assertTrue(all(line in text for line in lines), label)
+            ax = m.figure.axes[0]
+            self.assertGreater(ax.get_window_extent().height, 0.35 * m.figure.bbox.height)
+        self.assertIn("Not shown (no Top-1 on imagenet): localvit_pico_patch8_64_5.", made[0].note)
+
+    def assert_layout(self, m):
+        fig = m.figure
+        m.save(os.path.join(self.dir, m.name + ".png"))
+        fig.canvas.draw()  # the PNG was drawn at savefig.dpi: measure a draw at the figure's own
+        renderer = fig.canvas.get_renderer()
+        box = fig.bbox
+        texts = drawn_texts(fig)
+        self.assertTrue(texts, m.name)
+        for t in texts:
+            e = t.get_window_extent(renderer)
+            with self.subTest(figure=m.name, text=t.get_text()[:40]):
+                self.assertGreaterEqual(e.x0, box.x0 - 0.5)
+                self.assertGreaterEqual(e.y0, box.y0 - 0.5)
+                self.assertLessEqual(e.x1, box.x1 + 0.5)
+                self.assertLessEqual(e.y1, box.y1 + 0.5)
+        # Titles, axis labels, legend entries and the note never overlap one another, nor a plotting area
+        # other than their own.
+        layout = [fig._suptitle] if fig._suptitle else []
+        own = {}
+        for ax in fig.axes:
+            if ax.get_visible():
+                for t in (ax.title, ax.xaxis.label, ax.yaxis.label):
+                    layout.append(t)
+                    own[id(t)] = ax
+        for legend in fig.legends:
+            layout += legend.get_texts()
+        layout += [t for t in fig.texts if t is not fig._suptitle]
+        layout = [t for t in layout if t.get_visible() and t.get_text().strip()]
+        boxes = [(t, t.get_window_extent(renderer)) for t in layout]
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                with self.subTest(figure=m.name, a=boxes[i][0].get_text()[:30], b=boxes[j][0].get_text()[:30]):
+                    self.assertFalse(boxes[i][1].overlaps(boxes[j][1]))
+        drawn = {id(t) for t in texts}
+        for ax in fig.axes:
+            if not ax.get_visible():
+                continue
+            for axis in (ax.xaxis, ax.yaxis):  # tick labels do not run into each other
+                ticks = [t.get_window_extent(renderer) for t in axis.get_ticklabels(which="both")
+                         if id(t) in drawn and t.get_text().strip()]
+                for i in range(len(ticks)):
+                    for j in range(i + 1, len(ticks)):
+                        with self.subTest(figure=m.name, ticks=axis.axis_name):
+                            self.assertFalse(ticks[i].overlaps(ticks[j]))
+            frame = ax.get_window_extent(renderer)
+            for t, b in boxes:
+                if own.get(id(t)) is ax:
                     continue
-                frame = ax.get_window_extent(renderer)
-                for t, b in boxes:
-                    if own.get(id(t)) is ax:
-                        continue
-                    with self.subTest(figure=m.name, text=t.get_text()[:30], axes=ax.get_title()):
-                        self.assertFalse(frame.overlaps(b))
+                with self.subTest(figure=m.name, text=t.get_text()[:30], axes=ax.get_title()):
+                    self.assertFalse(frame.overlaps(b))
 
     def test_every_model_named_in_every_svg(self):
         """A model is in the legend or in the note of each figure: never left out without a word."""
