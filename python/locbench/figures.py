@@ -261,7 +261,9 @@ def quality_vs_cost(df, metric, cost, style, dataset=None, device=None, precisio
     """`metric` (top1, miou, ...) of each model on `dataset` against `cost`: "gmacs" (fvcore MACs / 1e9) or
     "latency" (batch-1 latency of the `latency` cells on `device` and `precision`, median). `tag` goes into the
     file name (the dataset, when there are several). Returns a Made, or None when no model has both numbers."""
-    q = df[(df.metric == metric) & (df.dataset == dataset if dataset is not None else df.metric == metric)]
+    q = df[df.metric == metric]
+    if dataset is not None:
+        q = q[q.dataset == dataset]
     everyone = set(style.labels) & set(df.label)
     if cost == "gmacs":
         c = df[df.metric == "macs"]
