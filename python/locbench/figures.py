@@ -343,22 +343,25 @@ def _speed_groups(df, metric, axis):
         return []
     split = [c for c in cols if rows[c].map(str).nunique() > 1]
     if not split:
-        return [(tuple(_first(rows, c) for c in cols), rows)]
+        return [({c: _first(rows, c) for c in cols}, rows)]
     out = []
     for _, group in rows.groupby([rows[c].map(str) for c in split], sort=True, dropna=False):
-        out.append((tuple(_first(group, c) for c in cols), group))
+        out.append(({c: _first(group, c) for c in cols}, group))
     return out
 
 
-def _key_text(key, axis):
-    """The setting part of a speed figure's title and file name."""
+def _key_text(key):
+    """The setting part of a speed figure's title and file name: device, precision, then `512px` (the suite's
+    resolution; "own input size" where the cells ran at each model's own) or `bs8`."""
     parts = []
-    for value in key:
+    for col, value in key.items():
         if value is None or (isinstance(value, float) and math.isnan(value)):
-            continue
-        if isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, tuple):
-            side = value if not isinstance(value, tuple) else "x".join(str(v) for v in value)
-            parts.append(f"bs{int(value)}" if axis == "px" else f"{side}px")
+            if col == "resolution":
+                parts.append("own input size")
+        elif col == "resolution":
+            parts.append(("x".join(str(v) for v in value) if isinstance(value, tuple) else f"{value:g}") + "px")
+        elif col == "batch_size":
+            parts.append(f"bs{int(value)}")
         else:
             parts.append(str(value))
     return parts
@@ -431,13 +434,16 @@ def speed_vs(df, metric, axis, style):
         single = sorted(l for l in shown if all(len(g) < 2 for lb, _, g in lines if lb == l))
         if single:
             extra.append("One point only: " + ", ".join(single) + ".")
-        note = _note_lines({f"no {metric}" + (f" at {', '.join(_key_text(key, axis))}" if key else ""):
-                            sorted(everyone - set(shown))}, extra)
-        parts = _key_text(key, axis)
+        parts = _key_text(key)
+        anywhere = set(df[df.metric == metric].label)
+        note = _note_lines({f"no {metric}": sorted(everyone - anywhere),
+                            f"{metric} only at other settings than {', '.join(parts)}":
+                                sorted((everyone & anywhere) - set(shown))}, extra)
         what = "batch size" if axis == "batch_size" else "resolution"
         _finish(fig, handles, note,
                 title=f"{SPEED[metric].split(' (')[0]} vs {what}" + (f" ({', '.join(parts)})" if parts else ""))
-        made.append(Made(_slug(f"{metric}_vs_{'batch' if axis == 'batch_size' else 'resolution'}", *parts),
+        made.append(Made(_slug(f"{metric}_vs_{'batch' if axis == 'batch_size' else 'resolution'}",
+                               *[p for p in parts if p != "own input size"]),
                          fig, shown, note))
     return made
 

@@ -175,9 +175,12 @@ class Figures(unittest.TestCase):
         for path in paths:
             self.assertTrue(os.path.getsize(path) > 1000, path)
             with open(path, "rb") as f:
-                head = f.read(8)
+                data = f.read()
+            head = data[:8]
             if path.endswith(".pdf"):
                 self.assertEqual(head[:5], b"%PDF-")
+                self.assertIn(b"/FontFile2", data)  # TrueType embedded (Type 42) ...
+                self.assertNotIn(b"/Type3", data)  # ... and no Type 3 font, which some venues refuse
             elif path.endswith(".png"):
                 self.assertEqual(head, b"\x89PNG\r\n\x1a\n")
             else:
