@@ -20,12 +20,14 @@ def export(model, name, path=None, **kwargs):
     return _export(model, name, path=path, **kwargs)
 
 
-def write_figures(db, out, run=None, suite=None, formats=("svg", "pdf"), baseline=None, per_class=None):
+def write_figures(db, out, run=None, suite=None, formats=("svg", "pdf"), baseline=None, per_class=None,
+                  band="minmax"):
     """Write every figure of the selected runs into `out`; returns (paths, skipped). The figures themselves are in
     the module locbench.figures (matplotlib is imported only when one is made)."""
     from .figures import figures as _figures
 
-    return _figures(db, out, run=run, suite=suite, formats=formats, baseline=baseline, per_class=per_class)
+    return _figures(db, out, run=run, suite=suite, formats=formats, baseline=baseline, per_class=per_class,
+                    band=band)
 
 
 def svg_figures(db, run=None, suite=None, baseline=None):

@@ -1,6 +1,7 @@
 """Paper figures from a locbench results database (matplotlib, no display needed).
 
     python3 -m locbench.figures --db results/bench.db [--run ID | --suite NAME] --out DIR [--format svg,pdf]
+                                [--band minmax|std] [--per-class LABEL=FILE ...] [--baseline LABEL]
 
 writes every figure the selected results allow and prints the path of each file:
 
@@ -312,6 +313,7 @@ def quality_vs_cost(df, metric, cost, style, dataset=None, device=None, precisio
             ax.step([p[0] for p in front], [p[1] for p in front], where="post", color="0.45", linestyle=":",
                     linewidth=1.2, zorder=0)
             handles.append(Line2D([], [], color="0.45", linestyle=":", label="Pareto front"))
+        lone = shown[_pareto(points)[0]] if len(shown) > 1 and len(front) == 1 else None
         ax.set_xlabel(xlabel)
         ax.set_ylabel(QUALITY.get(metric, metric))
         if max(cost_of[l] for l in shown) > 10 * min(cost_of[l] for l in shown):  # over a decade: log
@@ -319,6 +321,8 @@ def quality_vs_cost(df, metric, cost, style, dataset=None, device=None, precisio
             _log_axis(ax.xaxis)
         ax.margins(0.12)
     extra = []
+    if lone is not None:
+        extra.append(f"Pareto front: {lone} alone (at least as good as every other model on both axes).")
     if max(seeds) > 1:
         extra.append(f"Mean over seeds ({'/'.join(str(s) for s in sorted(seeds))} per model); "
                      "error bars: sample std.")
@@ -399,7 +403,11 @@ def speed_vs(df, metric, axis, style):
             g = g.dropna(subset=[axis, "value"]).groupby(axis, as_index=False)["value"].median().sort_values(axis)
             if len(g):
                 lines.append((label, kind, g))
-        if not any(len(g) > 1 for _, _, g in lines):
+        # A figure when some model has two values along the axis (in one measurement or across the two).
+        spread = {}
+        for label, _, g in lines:
+            spread.setdefault(label, set()).update(g[axis])
+        if not any(len(v) > 1 for v in spread.values()):
             continue
         fig, axes = _new_figure(height=4.6)
         ax = axes[0][0]
@@ -433,7 +441,8 @@ def speed_vs(df, metric, axis, style):
                          "the throughput measurement's.")
         single = sorted(l for l in shown if all(len(g) < 2 for lb, _, g in lines if lb == l))
         if single:
-            extra.append("One point only: " + ", ".join(single) + ".")
+            extra.append(f"Not joined (one {'batch size' if axis == 'batch_size' else 'resolution'} per "
+                         "measurement): " + ", ".join(single) + ".")
         parts = _key_text(key)
         anywhere = set(df[df.metric == metric].label)
         note = _note_lines({f"no {metric}": sorted(everyone - anywhere),
@@ -583,8 +592,9 @@ def per_class_iou(pc, baseline, style, everyone=None, max_classes=MAX_CLASSES):
     return Made("per_class_iou", fig, labels, note)
 
 
-def make_figures(results_df, curves_df=None, per_class=None, baseline=None):
-    """Every figure the frames allow, as a list of Made; (name, reason) of those not made go to `.skipped`."""
+def make_figures(results_df, curves_df=None, per_class=None, baseline=None, band="minmax"):
+    """Every figure the frames allow: (list of Made, list of (figure, reason) for those not made). `band`: the
+    spread drawn around the mean of training curves over seeds, "minmax" or "std"."""
     labels = list(results_df.label) + (list(curves_df.label) if curves_df is not None else []) + \
         (list(per_class.label) if per_class is not None else [])
     style = Style(labels)
@@ -609,7 +619,7 @@ def make_figures(results_df, curves_df=None, per_class=None, baseline=None):
             if not got:
                 skipped.append((f"{metric}_vs_{'batch' if axis == 'batch_size' else 'resolution'}",
                                 "no model has two values along the axis"))
-    got = training_curves(curves_df, style, everyone=sorted(set(results_df.label) | set(
+    got = training_curves(curves_df, style, band=band, everyone=sorted(set(results_df.label) | set(
         curves_df.label if curves_df is not None else [])))
     made.extend(got)
     if not got:
@@ -653,7 +663,7 @@ def _select(db, run, suite):
     return _read_results(db, run=run, suite=suite), _read_curves(db, run=run, suite=suite)
 
 
-def figures(db, out, run=None, suite=None, formats=("svg", "pdf"), baseline=None, per_class=None):
+def figures(db, out, run=None, suite=None, formats=("svg", "pdf"), baseline=None, per_class=None, band="minmax"):
     """Write every figure of the selected results (the latest run by default, as `bench report`) into `out`;
     returns (paths, skipped) with skipped a list of (figure, reason). `per_class`: {label: eval-seg JSON path}."""
     df, cv = _select(db, run, suite)
@@ -664,7 +674,7 @@ def figures(db, out, run=None, suite=None, formats=("svg", "pdf"), baseline=None
     if per_class:
         pc = pd.concat([per_class_from_eval_json(path, label) for label, path in per_class.items()],
                        ignore_index=True)
-    made, skipped = make_figures(df, cv, pc, baseline)
+    made, skipped = make_figures(df, cv, pc, baseline, band)
     return save(made, out, formats), skipped
 
 
@@ -684,6 +694,8 @@ def main(argv=None):
     p.add_argument("--out", required=True, help="folder for the figure files")
     p.add_argument("--format", default="svg,pdf", help="comma-separated: svg, pdf, png (default svg,pdf)")
     p.add_argument("--baseline", help="model label the per-class IoU is compared with (default: the first)")
+    p.add_argument("--band", choices=("minmax", "std"), default="minmax",
+                   help="training curves over seeds: mean with the min-max range (default) or +- sample std")
     p.add_argument("--per-class", action="append", default=[], metavar="LABEL=FILE",
                    help="per-class IoU of a model from `bench eval-seg --json` output (repeatable)")
     a = p.parse_args(argv)
@@ -704,7 +716,7 @@ def main(argv=None):
         run = int(run)
     try:
         paths, skipped = figures(a.db, a.out, run=run, suite=a.suite, formats=formats, baseline=a.baseline,
-                                 per_class=per_class)
+                                 per_class=per_class, band=a.band)
     except (OSError, ValueError) as err:
         print(f"locbench.figures: {err}", file=sys.stderr)
         return 1

@@ -161,7 +161,8 @@ class Figures(unittest.TestCase):
         paths = r.stdout.split()
         names = {os.path.splitext(os.path.basename(p))[0] for p in paths}
         self.assertEqual(names, {"top1_vs_gmacs", "top1_vs_latency_cpu_fp32", "latency_vs_batch_cpu_fp32",
-                                 "throughput_vs_batch_cpu_fp32", "latency_vs_resolution_cpu_fp32_bs1",
+                                 "throughput_vs_batch_cpu_fp32", "latency_vs_batch_cpu_fp32_96px",
+                                 "throughput_vs_batch_cpu_fp32_96px", "latency_vs_resolution_cpu_fp32_bs1",
                                  "latency_vs_resolution_cpu_fp32_bs4", "throughput_vs_resolution_cpu_fp32_bs1",
                                  "throughput_vs_resolution_cpu_fp32_bs4"})
         self.assertIn("not made: curves", r.stderr)  # said, not silently left out
@@ -213,7 +214,7 @@ class Figures(unittest.TestCase):
         self.assertIn(f"{bad}: per_class", r.stderr)
 
     def test_text_inside_the_figure_and_not_overlapping(self):
-        self.assertEqual(len(self.made), 12, [m.name for m in self.made])
+        self.assertEqual(len(self.made), 14, [m.name for m in self.made])
         for m in self.made:
             self.assert_layout(m)
 
@@ -357,6 +358,13 @@ class Figures(unittest.TestCase):
         lat = self.by_name["latency_vs_batch_cpu_fp32"].figure.axes[0]
         self.assertEqual(sum(1 for line in lat.get_lines()
                              if set(np.asarray(line.get_xdata(), dtype=float)) == {4.0}), 3)
+        # At 96 px each measurement ran one batch size: points, never a line between them.
+        m = self.by_name["throughput_vs_batch_cpu_fp32_96px"]
+        lines = m.figure.axes[0].get_lines()
+        self.assertEqual(len(lines), 8)  # four models x two measurements
+        self.assertTrue(all(len(line.get_xdata()) == 1 and line.get_linestyle() == "None" for line in lines))
+        self.assertIn("Not joined (one batch size per measurement): glnet_pico_64, localvit_pico_patch8_64, "
+                      "vit_pico_patch8_64, vit_tiny_patch16_224.", " ".join(m.note))
 
     def test_values_are_the_stored_ones(self):
         df = self.df
@@ -392,6 +400,15 @@ class Figures(unittest.TestCase):
         np.testing.assert_allclose(line.get_ydata(), mean.values)
         np.testing.assert_array_equal(line.get_xdata(), mean.index.values)
         self.assertEqual(sorted(cv.seed.unique()), [0, 1])
+        # The band: min to max over the seeds by default, mean +- sample std on request.
+        for band, lo, hi in (("minmax", cv.groupby("step").value.min(), cv.groupby("step").value.max()),
+                             ("std", mean - cv.groupby("step").value.std(), mean + cv.groupby("step").value.std())):
+            made = F.training_curves(self.cv, self.style, band=band)[0]
+            poly = [c for c in made.figure.axes[0].collections if isinstance(c, PolyCollection)
+                    and matplotlib.colors.to_hex(c.get_facecolor()[0]) ==
+                    matplotlib.colors.to_hex(self.style.color("vit_pico_patch8_64"))][0]
+            ys = poly.get_paths()[0].vertices[:, 1]
+            np.testing.assert_allclose([ys.min(), ys.max()], [lo.min(), hi.max()])
 
     def test_per_class_bars_against_the_baseline(self):
         m = self.by_name["per_class_iou"]
