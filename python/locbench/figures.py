@@ -11,7 +11,7 @@ writes every figure the selected results allow and prints the path of each file:
   log axes, one line per (model, measurement, setting): the throughput a ``latency`` cell derives from its batch is
   never joined to what a ``throughput`` cell measured;
 - ``curves_<dataset>``: the training curves (loss, lr, mIoU, ...) of ``train`` cells against the iteration, the mean
-  over seeds with a min-max band;
+  over seeds with a min-max band (``--band std``: +- sample std);
 - ``per_class_iou``: per-class IoU of each model and its difference to a baseline, from per-class results
   (metrics ``iou.<class>`` in the store, or ``bench eval-seg --json`` files given with ``--per-class``).
 
@@ -47,8 +47,7 @@ RC = {"svg.fonttype": "none", "pdf.fonttype": 42, "font.size": 9, "axes.titlesiz
       "figure.dpi": 100, "savefig.dpi": 200, "axes.grid": True, "grid.alpha": 0.3}
 QUALITY = {"top1": "Top-1 (%)", "top5": "Top-5 (%)", "miou": "mIoU (%)", "aacc": "aAcc (%)", "macc": "mAcc (%)"}
 SPEED = {"latency": "Latency (ms)", "throughput": "Throughput (img/s)"}
-# How each measurement kind's timing is named in a legend: a latency cell's throughput is derived from its batch.
-PROTOCOL = {"latency": "latency protocol", "throughput": "throughput protocol"}
+# The two timing measurements, one line style each (a latency cell's throughput is derived from its batch).
 LINESTYLE = {"latency": "--", "throughput": "-"}
 SERIES = {"loss": "Training loss", "lr": "Learning rate", "miou": "Validation mIoU (%)",
           "cls_loss": "Pre-training loss", "cls_lr": "Pre-training learning rate"}
@@ -108,14 +107,16 @@ class Made:
     def __init__(self, name, figure, shown, note):
         self.name, self.figure, self.shown, self.note = name, figure, shown, note
 
-    def save(self, path, fmt=None):
+    def save(self, path, fmt=None, dpi=None):
         """Write the figure (format from `fmt` or the file's extension) with the settings it was laid out with:
-        text as text in SVG, TrueType fonts in PDF, no timestamp (the same figure gives the same file)."""
+        text as text in SVG, TrueType fonts in PDF, no timestamp (the same figure gives the same file). PNG is
+        drawn at `dpi` (default 200)."""
         fmt = fmt or os.path.splitext(str(path))[1].lstrip(".").lower()
         if fmt not in FORMATS:
             raise ValueError(f"{path}: unknown figure format '{fmt}' (svg, pdf or png)")
         with matplotlib.rc_context(RC):
-            self.figure.savefig(path, format=fmt, metadata={"Date": None} if fmt in ("svg", "pdf") else None)
+            self.figure.savefig(path, format=fmt, dpi=dpi or RC["savefig.dpi"],
+                                metadata={"Date": None} if fmt in ("svg", "pdf") else None)
         return path
 
 
@@ -341,7 +342,7 @@ def _speed_groups(df, metric, axis):
     """(key, frame) per figure: device, precision and the setting of the other axis (the suite's `resolution`
     for a batch-size axis, `batch_size` for a resolution axis) split, so one figure never mixes them."""
     rows = with_resolution(df) if axis == "px" else df
-    rows = rows[(rows.metric == metric) & rows.measurement.isin(list(PROTOCOL))]
+    rows = rows[(rows.metric == metric) & rows.measurement.isin(list(LINESTYLE))]
     cols = [c for c in ("device", "precision", "resolution" if axis == "batch_size" else "batch_size") if c in rows]
     if not len(rows):
         return []

@@ -253,8 +253,7 @@ class Figures(unittest.TestCase):
 
     def assert_layout(self, m):
         fig = m.figure
-        m.save(os.path.join(self.dir, m.name + ".png"))
-        fig.canvas.draw()  # the PNG was drawn at savefig.dpi: measure a draw at the figure's own
+        m.save(os.path.join(self.dir, m.name + ".png"), dpi=fig.dpi)  # the renderer measures this draw
         renderer = fig.canvas.get_renderer()
         box = fig.bbox
         texts = drawn_texts(fig)
