@@ -29,10 +29,11 @@ if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
 fi
 
 # What the Python tests and the python/ package import (pinned; pip adds their small dependencies):
-# safetensors (checkpoint conversion and its tests), pandas (locbench.results / runs).
+# safetensors (checkpoint conversion and its tests), pandas (locbench.results / runs), matplotlib (locbench.figures).
 py_missing=()
 "$PYTHON" -c "import safetensors" >/dev/null 2>&1 || py_missing+=("safetensors==0.8.0")
 "$PYTHON" -c "import pandas" >/dev/null 2>&1 || py_missing+=("pandas==3.1.1")
+"$PYTHON" -c "import matplotlib" >/dev/null 2>&1 || py_missing+=("matplotlib==3.11.2")
 if ((${#py_missing[@]})); then
   echo "install-deps: installing ${py_missing[*]}"
   "$PYTHON" -m pip install --quiet "${py_missing[@]}"

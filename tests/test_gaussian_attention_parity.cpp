@@ -1,7 +1,7 @@
-// Parity of the fused kernel's CPU reference (kernels/gaussian_attention) with the ATen Gaussian-bias attention the
-// models run (methods/common/gaussian_bias): the kernel must compute what GAug and GAB compute, same parameters.
+// Parity of the fused kernels' reference (kernels/gaussian_attention/reference.h) with the ATen Gaussian-bias attention
+// the models run (gaussian_attention_op.h): the kernels must compute what GAug and GAB compute, same parameters.
 #include "kernels/gaussian_attention/reference.h"
-#include "methods/common/gaussian_bias.h"
+#include "kernels/gaussian_attention/gaussian_attention_op.h"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,8 @@ using kernels::BiasMode;
 
 // Runs the kernel reference on contiguous fp32 (B, H, N, D) tensors with the given bias arguments.
 torch::Tensor kernel_reference(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
-                               const layers::TokenGrid& grid, kernels::GaussianBiasArgs bias) {
+                               const gaussian::PatchGrid& grid, kernels::GaussianBiasArgs bias,
+                               kernels::ExtraBias extra = {}) {
   auto out = torch::empty_like(q);
   kernels::GaussianAttentionArgs a;
   a.dtype = kernels::DType::kFloat32;
@@ -25,13 +26,14 @@ torch::Tensor kernel_reference(const torch::Tensor& q, const torch::Tensor& k, c
   };
   a.q = view(q), a.k = view(k), a.v = view(v), a.out = view(out);
   a.bias = bias;
+  a.extra = extra;
   kernels::reference_forward(a);
   return out;
 }
 
 TEST(GaussianAttentionParity, GAugReferenceMatchesATen) {
   torch::manual_seed(0);
-  const layers::TokenGrid grid{6, 5, 1};  // non-square, a class token
+  const gaussian::PatchGrid grid{6, 5, 1};  // non-square, a class token
   const int64_t B = 2, H = 3, N = 31, D = 32;
   auto q = torch::randn({B, H, N, D}), k = torch::randn({B, H, N, D}), v = torch::randn({B, H, N, D});
   auto var = (torch::rand({B, H, 30, 2}) * 8 + 0.3).contiguous();
@@ -50,9 +52,26 @@ TEST(GaussianAttentionParity, GAugReferenceMatchesATen) {
   EXPECT_TRUE(torch::allclose(kernel_reference(q, k, v, 0.125, grid, bias), expected, 1e-5, 1e-5));
 }
 
+// GAB on a relpos ViT: RelPosMlp's (1, h, N, N) bias is another term beside the Gaussian, in the kernels too.
+TEST(GaussianAttentionParity, GABWithExtraBiasReferenceMatchesATen) {
+  torch::manual_seed(2);
+  const gaussian::PatchGrid grid{5, 6, 0};
+  const int64_t B = 2, H = 2, N = 30, D = 16;
+  auto q = torch::randn({B, H, N, D}), k = torch::randn({B, H, N, D}), v = torch::randn({B, H, N, D});
+  auto sigma = torch::tensor({1.3f}), amplitude = torch::tensor({0.9f});
+  auto extra = torch::randn({1, H, N, N});
+  const auto expected = gaussian::gaussian_attention(q, k, v, 0.125, gaussian::isotropic(sigma, amplitude), grid,
+                                                     /*fused=*/false, extra);
+  kernels::GaussianBiasArgs bias;
+  bias.mode = BiasMode::kGAB;
+  bias.gab_amplitude = amplitude.data_ptr<float>(), bias.gab_sigma = sigma.data_ptr<float>();
+  const kernels::ExtraBias e{extra.data_ptr<float>(), 0, extra.stride(1), extra.stride(2)};
+  EXPECT_TRUE(torch::allclose(kernel_reference(q, k, v, 0.125, grid, bias, e), expected, 1e-5, 1e-5));
+}
+
 TEST(GaussianAttentionParity, GABReferenceMatchesATen) {
   torch::manual_seed(1);
-  const layers::TokenGrid grid{7, 7, 0};
+  const gaussian::PatchGrid grid{7, 7, 0};
   const int64_t B = 1, H = 2, N = 49, D = 64;
   auto q = torch::randn({B, H, N, D}), k = torch::randn({B, H, N, D}), v = torch::randn({B, H, N, D});
   auto sigma = torch::tensor({1.7f}), amplitude = torch::tensor({-1.3f});  // squared: the sign must not matter

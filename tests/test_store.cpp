@@ -423,6 +423,18 @@ TEST(StoreProfiles, MigratesVersionTwoFileKeepingItsData) {
   EXPECT_EQ(store.profile(1, "profiled")->rows.size(), 2u);
 }
 
+// Schema version 4: the run's heap policy is provenance; runs recorded before it read back empty.
+TEST(Store, RunAllocatorRoundTripsAndOlderRunsReadEmpty) {
+  auto db = testing::temp_dir("store_allocator") / "r.db";
+  write_version_two_file(db);
+  Store store(db.string());
+  EXPECT_EQ(store.run(1)->info.allocator, "");
+  RunInfo info = sample_run();
+  info.allocator = "glibc 2.36 retain (mmap_threshold 32 MiB, trim_threshold 256 MiB)";
+  const int64_t id = store.begin_run(info);
+  EXPECT_EQ(store.run(id)->info.allocator, info.allocator);
+}
+
 TEST(StoreProfiles, RoundTripKeepsEveryFieldAndTheRowOrder) {
   auto db = testing::temp_dir("store_profile") / "r.db";
   Store store(db.string());

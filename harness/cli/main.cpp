@@ -1,5 +1,6 @@
 // build/bench: the locbench command line.
 #include "harness/cli/cli_common.h"
+#include "harness/allocator/allocator.h"
 #include "harness/cli/commands.h"
 #include "harness/common/text.h"
 #include "harness/runner/runner.h"
@@ -14,6 +15,12 @@
 int main(int argc, char** argv) {
   // Past a file size limit (ulimit -f) a write fails with EFBIG and is reported, instead of a silent kill.
   std::signal(SIGXFSZ, SIG_IGN);
+  try {
+    locbench::allocator::configure();  // before the first tensor: every timing depends on it
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "bench: " << e.what() << std::endl;
+    return 2;
+  }
   CLI::App app{"locbench: locality in vision transformers, measured on one protocol"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every command");

@@ -78,6 +78,8 @@ const std::map<std::string, Handler>& handlers() {
       const Shape x = shape_of(in[0]), w = shape_of(in[1]);
       return w.empty() ? 0.0 : prod(x) * static_cast<double>(w[0]);
     };
+    // The packed oneDNN linear of inference (methods/common/packed_linear.h): X, the packed (out, in) weight.
+    h["mkldnn::_linear_pointwise"] = h["aten::linear"];
     h["aten::addmm"] = [](Inputs in, const Outputs&) { return matmul_macs(shape_of(in[1]), shape_of(in[2])); };
     for (const char* op : {"aten::mm", "aten::bmm", "aten::matmul"})
       h[op] = [](Inputs in, const Outputs&) { return matmul_macs(shape_of(in[0]), shape_of(in[1])); };
@@ -105,6 +107,8 @@ const std::map<std::string, Handler>& handlers() {
       const double batch = prod(q, 0, q.size() - 2), L = q[q.size() - 2], E = q.back(), S = k[k.size() - 2];
       return batch * L * S * E + batch * L * S * static_cast<double>(v.back());
     };
+    // The fused Gaussian-bias attention (kernels/gaussian_attention): SDPA's two matmuls, the bias not counted.
+    h["locbench::gaussian_attention"] = h["aten::scaled_dot_product_attention"];
     h["aten::layer_norm"] = [](Inputs in, const Outputs&) { return norm_macs(shape_of(in[0]), defined(in[2])); };
     h["aten::group_norm"] = [](Inputs in, const Outputs&) { return norm_macs(shape_of(in[0]), defined(in[2])); };
     h["aten::instance_norm"] = [](Inputs in, const Outputs&) { return norm_macs(shape_of(in[0]), defined(in[1])); };
@@ -138,7 +142,8 @@ const std::set<std::string>& ignored_ops() {
       "aten::view_as", "aten::unflatten", "aten::_reshape_alias", "aten::_unsafe_view", "aten::lift_fresh",
       "aten::resolve_conj", "aten::resolve_neg", "aten::item", "aten::_local_scalar_dense", "aten::fill_",
       "aten::zero_", "aten::ones", "aten::ones_like", "aten::new_zeros", "aten::new_empty", "aten::argmax",
-      "aten::detach_", "aten::unsafe_split", "aten::movedim", "aten::reflection_pad2d", "aten::replication_pad2d"};
+      "aten::detach_", "aten::unsafe_split", "aten::movedim", "aten::reflection_pad2d", "aten::replication_pad2d",
+      "mkldnn::_reorder_linear_weight"};
   return ops;
 }
 

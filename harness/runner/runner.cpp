@@ -1,5 +1,6 @@
 #include "harness/runner/runner.h"
 
+#include "harness/allocator/allocator.h"
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/checkpoint/sha256.h"
 #include "harness/data/imagefolder.h"
@@ -358,6 +359,7 @@ Environment describe_environment() {
   env.threads = at::get_num_threads();
   env.git_commit = build_info().commit;
   env.git_dirty = build_info().dirty;
+  env.allocator = allocator::configure();
 #ifdef LOCBENCH_TORCH_CUDA
   if (torch::cuda::is_available()) {
     env.gpu_name = at::cuda::getDeviceProperties(0)->name;
@@ -475,6 +477,7 @@ int run_suite(const RunOptions& o) {
     info.libtorch_version = env.libtorch_version;
     info.locbench_version = LOCBENCH_VERSION;
     info.threads = env.threads;
+    info.allocator = env.allocator;
     info.seeds = s.settings.seeds;
     info.environment_json = nlohmann::json{{"device", device},
                                            {"cudnn_version", env.cudnn_version},

@@ -32,6 +32,7 @@ int measure_cell(const std::string& suite, const std::string& key, const std::st
 struct Environment {
   std::string host, cpu_name, gpu_name, driver_version, cuda_version, cudnn_version, libtorch_version, git_commit;
   bool git_dirty = false;
+  std::string allocator;  // the heap policy (harness/allocator), applied here if the process has not yet
   int threads = 0;
 };
 Environment describe_environment();

@@ -127,6 +127,10 @@ const std::vector<std::string>& migrations() {
           value REAL);
         CREATE INDEX samples_cell_id ON samples(cell_id);
       )sql",
+      // 7: the heap policy the run's process allocated with (it changes every CPU timing).
+      R"sql(
+        ALTER TABLE runs ADD COLUMN allocator TEXT;
+      )sql",
   };
   return steps;
 }
@@ -374,13 +378,14 @@ int64_t Store::begin_run(const RunInfo& info) {
   Statement st(db_, path_,
                "INSERT INTO runs(suite_name, suite_path, suite_json, suite_hash, git_commit, started_at, status,"
                " host, cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, threads, seeds,"
-               " locbench_version, pid, environment) VALUES(?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?)");
+               " locbench_version, pid, environment, allocator) VALUES(?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?,?)");
   st.bind(1, info.suite_name).bind_or_null(2, info.suite_path).bind(3, info.suite_json).bind(4, info.suite_hash);
   st.bind_or_null(5, info.git_commit).bind(6, clock_()).bind_or_null(7, info.host).bind_or_null(8, info.cpu_name);
   st.bind_or_null(9, info.gpu_name).bind_or_null(10, info.driver_version).bind_or_null(11, info.cuda_version);
   st.bind_or_null(12, info.libtorch_version).bind(13, static_cast<int64_t>(info.threads));
   st.bind(14, seeds_to_json(info.seeds)).bind_or_null(15, info.locbench_version).bind(16, int64_t{::getpid()});
   st.bind(17, info.environment_json.empty() ? std::string("{}") : info.environment_json);
+  st.bind_or_null(18, info.allocator);
   st.step("recording a new run");
   int64_t id = sqlite3_last_insert_rowid(db_);
   tx.commit();
@@ -566,7 +571,7 @@ namespace {
 constexpr const char* kRunColumns =
     "SELECT id, suite_name, suite_path, suite_json, suite_hash, git_commit, started_at, ended_at, status, host,"
     " cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, threads, seeds, locbench_version, pid,"
-    " environment FROM runs";
+    " environment, allocator FROM runs";
 
 Run run_from_row(const Statement& st) {
   Run run;
@@ -579,6 +584,7 @@ Run run_from_row(const Statement& st) {
   i.seeds = seeds_from_json(st.text(16)), i.locbench_version = st.text(17);
   run.pid = st.int64(18);
   i.environment_json = st.is_null(19) ? "{}" : st.text(19);
+  i.allocator = st.text(20);
   return run;
 }
 

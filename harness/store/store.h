@@ -25,6 +25,7 @@ class StoreError : public std::runtime_error {
 struct RunInfo {
   std::string suite_name, suite_path, suite_json, suite_hash, git_commit, host, cpu_name, gpu_name,
       driver_version, cuda_version, libtorch_version, locbench_version;
+  std::string allocator;  // the process's heap policy (harness/allocator), schema version 7
   int threads = 0;
   std::vector<int64_t> seeds;
   // Schema version 6: the rest of the environment as a JSON object (device, cuDNN version, build commit and dirty

@@ -1,7 +1,7 @@
 // Google Benchmark of the fused Gaussian-bias attention kernels (GAug / GAB) at ViT shapes, bf16, timed with CUDA
 // events (manual time). Names: gaussian_attention/<variant>/B64_H3_N197_D64, the backward as
 // gaussian_attention_bwd/<variant>/B64_H3_N197_D64. Without a GPU it exits cleanly.
-#include "kernels/gaussian_attention/bench_common.h"
+#include "kernels/gaussian_attention/bench_cuda.h"
 #include "kernels/gaussian_attention/gaussian_attention.h"
 
 #include <cuda_runtime_api.h>

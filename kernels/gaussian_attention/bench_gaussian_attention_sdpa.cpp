@@ -1,7 +1,7 @@
 // SDPA peers of the fused Gaussian-attention kernel (built only with a CUDA LibTorch): the bias materialised as a
 // dense (B, H, N, N) bf16 tensor, as the ATen reference (methods/common/gaussian_bias.cpp) does, then
 // scaled_dot_product_attention forced onto one backend (efficient, cuDNN, math); and unbiased flash as the floor.
-#include "kernels/gaussian_attention/bench_common.h"
+#include "kernels/gaussian_attention/bench_cuda.h"
 #include "kernels/gaussian_attention/gaussian_attention.h"
 
 #include <ATen/Context.h>

@@ -160,6 +160,7 @@ std::string validate(const GaussianAttentionArgs& a) {
   const GaussianBiasArgs& g = a.bias;
   if (g.mode == BiasMode::kGAug && (!g.var || !g.amplitude)) return "GAug needs var and amplitude";
   if (g.mode == BiasMode::kGAB && (!g.gab_amplitude || !g.gab_sigma)) return "GAB needs gab_amplitude and gab_sigma";
+  if (a.extra.data) return "an extra additive bias (such as RelPosMlp's) is not fused on CUDA";
   if (a.algorithm == Algorithm::kTensorCore && a.dtype == DType::kFloat32)
     return "the tensor-core kernel takes bf16 or fp16; use Algorithm::kSimt (or kAuto) for fp32";
   return {};

@@ -61,6 +61,8 @@ double softmax_row(const GaussianAttentionArgs& a, int b, int h, int i, std::vec
     double dot = 0.0;
     for (int d = 0; d < a.head_dim; ++d) dot += double(q[d]) * double(k[d]);
     p[j] = dot * a.scale + bias_pieces(a, b, h, i, j).value();
+    const ExtraBias& e = a.extra;
+    if (e.data) p[j] += e.data[b * e.stride_b + h * e.stride_h + int64_t(i) * e.stride_q + j];
   }
   const double max = *std::max_element(p.begin(), p.end());
   double sum = 0.0;

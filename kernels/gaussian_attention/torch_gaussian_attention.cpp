@@ -3,6 +3,7 @@
 #include "kernels/gaussian_attention/torch_gaussian_attention.h"
 
 #include "kernels/gaussian_attention/gaussian_attention.h"
+#include "kernels/gaussian_attention/torch_args.h"
 
 #include <c10/core/DeviceGuard.h>
 #ifdef LOCBENCH_TORCH_CUDA
@@ -35,6 +36,10 @@ struct Settings {
     ctx->saved_data["rows"] = rows;
     ctx->saved_data["cols"] = cols;
   }
+  GaussianAttentionArgs args(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                             const torch::Tensor& out, const torch::Tensor& var, const torch::Tensor& amplitude) const {
+    return make_args(q, k, v, out, var, amplitude, scale, eps, has_clamp, clamp, num_prefix, rows, cols);
+  }
   static Settings load(AutogradContext* ctx) {
     const auto& d = ctx->saved_data;
     return Settings{d.at("scale").toDouble(), d.at("eps").toDouble(),      d.at("has_clamp").toBool(),
@@ -51,43 +56,6 @@ cudaStream_t current_stream(const torch::Device& device) {
 #endif
 }
 
-DType dtype_of(const torch::Tensor& t) {
-  switch (t.scalar_type()) {
-    case torch::kFloat32: return DType::kFloat32;
-    case torch::kBFloat16: return DType::kBFloat16;
-    case torch::kFloat16: return DType::kFloat16;
-    default: TORCH_CHECK(false, "fused Gaussian attention: unsupported dtype ", t.scalar_type());
-  }
-}
-
-AttentionTensor view(const torch::Tensor& t) { return {t.data_ptr(), t.stride(0), t.stride(1), t.stride(2)}; }
-
-// The kernels read rows of the head dim with unit stride; other strides are free.
-torch::Tensor unit_last_stride(const torch::Tensor& t) { return t.stride(3) == 1 ? t : t.contiguous(); }
-
-// q, k, v, out: (B, H, N, D); var (B, H, Np, 2) and amplitude (B, H, Np, 1), fp32, with stride 0 where shared.
-GaussianAttentionArgs make_args(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                const torch::Tensor& out, const torch::Tensor& var, const torch::Tensor& amplitude,
-                                const Settings& s) {
-  GaussianAttentionArgs a;
-  a.dtype = dtype_of(q);
-  a.batch = int(q.size(0)), a.heads = int(q.size(1)), a.seq_len = int(q.size(2)), a.head_dim = int(q.size(3));
-  a.num_prefix = int(s.num_prefix), a.rows = int(s.rows), a.cols = int(s.cols);
-  a.scale = float(s.scale);
-  a.q = view(q), a.k = view(k), a.v = view(v), a.out = view(out);
-  GaussianBiasArgs& g = a.bias;
-  g.mode = BiasMode::kGAug;
-  g.var = var.data_ptr<float>();
-  g.var_stride_b = var.stride(0), g.var_stride_h = var.stride(1), g.var_stride_p = var.stride(2);
-  g.var_stride_axis = var.stride(3);
-  g.amplitude = amplitude.data_ptr<float>();
-  g.amp_stride_b = amplitude.stride(0), g.amp_stride_h = amplitude.stride(1), g.amp_stride_p = amplitude.stride(2);
-  g.eps = float(s.eps);
-  g.has_clamp = s.has_clamp;
-  g.clamp = float(s.clamp);
-  return a;
-}
-
 void check(cudaError_t error, const char* pass) {
   TORCH_CHECK(error == cudaSuccess, "fused Gaussian attention ", pass, ": ", cudaGetErrorString(error));
 }
@@ -100,7 +68,7 @@ class FusedGaussianAttention : public torch::autograd::Function<FusedGaussianAtt
                                const Settings& settings, bool keep_lse) {
     c10::DeviceGuard guard(q.device());
     auto out = torch::empty(q.sizes(), q.options());
-    GaussianAttentionArgs args = make_args(q, k, v, out, var, amplitude, settings);
+    GaussianAttentionArgs args = settings.args(q, k, v, out, var, amplitude);
     torch::Tensor lse;
     if (keep_lse) {
       lse = torch::empty({q.size(0), q.size(1), q.size(2)}, q.options().dtype(torch::kFloat32));
@@ -127,7 +95,7 @@ class FusedGaussianAttention : public torch::autograd::Function<FusedGaussianAtt
     c10::DeviceGuard guard(q.device());
     const torch::Tensor dout = unit_last_stride(grad_outputs[0].to(q.scalar_type()));
 
-    GaussianAttentionArgs args = make_args(q, k, v, out, var, amplitude, Settings::load(ctx));
+    GaussianAttentionArgs args = Settings::load(ctx).args(q, k, v, out, var, amplitude);
     args.lse = lse.data_ptr<float>();
     auto dq = torch::empty(q.sizes(), q.options()), dk = torch::empty(q.sizes(), q.options());
     auto dv = torch::empty(q.sizes(), q.options());
@@ -155,7 +123,7 @@ class FusedGaussianAttention : public torch::autograd::Function<FusedGaussianAtt
 
 torch::Tensor fused_gaussian_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                        double scale, const gaussian::GaussianBiasParams& params,
-                                       const layers::TokenGrid& grid) {
+                                       const gaussian::PatchGrid& grid) {
   const std::string rejection = gaussian::fused_kernel_rejection(q, k, v, params, grid);
   TORCH_CHECK(rejection.empty(), "fused Gaussian attention: ", rejection);
   // Always the kernels' GAug form: GAB's per-layer var = sigma^2 and amplitude = A^2 arrive as [1] tensors and, like

@@ -1,9 +1,9 @@
-// Torch entry of the fused Gaussian-bias attention kernels (GAug, arXiv 2603.04892; GAB, arXiv 2305.04722): an
+// Torch entry of the fused Gaussian-bias attention CUDA kernels (GAug, arXiv 2603.04892; GAB, arXiv 2305.04722): an
 // autograd Function over gaussian_attention_forward (which keeps the per-row logsumexp) and
 // gaussian_attention_backward, launched on the current CUDA stream of q's device.
 #pragma once
 
-#include "methods/common/gaussian_bias.h"
+#include "kernels/gaussian_attention/gaussian_attention_op.h"
 
 namespace locbench::kernels {
 
@@ -12,6 +12,6 @@ namespace locbench::kernels {
 // gaussian::fused_kernel_rejection; otherwise this throws with its reason.
 torch::Tensor fused_gaussian_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                        double scale, const gaussian::GaussianBiasParams& params,
-                                       const layers::TokenGrid& grid);
+                                       const gaussian::PatchGrid& grid);
 
 }  // namespace locbench::kernels

@@ -1,5 +1,7 @@
 #include "methods/common/layers.h"
 
+#include "methods/common/packed_linear.h"
+
 #include <atomic>
 #include <cmath>
 
@@ -71,11 +73,11 @@ void AttentionImpl::set_bias(const std::string& name, std::shared_ptr<AttentionB
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const TokenGrid& grid) {
   const int64_t B = x.size(0), N = x.size(1), C = x.size(2);
-  auto qkv_out = qkv->forward(x).reshape({B, N, 3, num_heads_, head_dim_}).permute({2, 0, 3, 1, 4});
+  auto qkv_out = linear(qkv, x).reshape({B, N, 3, num_heads_, head_dim_}).permute({2, 0, 3, 1, 4});
   auto parts = qkv_out.unbind(0);
   torch::Tensor out = bias_ ? bias_->attend(parts[0], parts[1], parts[2], scale_, grid, fused_)
                             : attention(parts[0], parts[1], parts[2], scale_, torch::Tensor(), fused_);
-  return proj->forward(out.transpose(1, 2).reshape({B, N, C}));
+  return linear(proj, out.transpose(1, 2).reshape({B, N, C}));
 }
 
 MlpImpl::MlpImpl(int64_t in_features, int64_t hidden_features, int64_t out_features, bool bias, double drop)
@@ -85,9 +87,9 @@ MlpImpl::MlpImpl(int64_t in_features, int64_t hidden_features, int64_t out_featu
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  auto h = F::gelu(fc1->forward(x));
+  auto h = linear(fc1, x, /*gelu=*/true);
   if (drop_ > 0) h = F::dropout(h, F::DropoutFuncOptions().p(drop_).training(is_training()));
-  h = fc2->forward(h);
+  h = linear(fc2, h);
   if (drop_ > 0) h = F::dropout(h, F::DropoutFuncOptions().p(drop_).training(is_training()));
   return h;
 }

@@ -55,7 +55,7 @@ torch::Tensor RelPosMlpImpl::mlp_bias(const layers::TokenGrid& grid) {
 torch::Tensor RelPosMlpImpl::bias(const torch::Tensor& /*q*/, const layers::TokenGrid& grid) {
   auto b = mlp_bias(grid);
   if (sigma_param.defined())
-    b = b + gaussian::gaussian_bias(gaussian::isotropic(sigma_param, amplitude_param), grid);
+    b = b + gaussian::gaussian_bias(gaussian::isotropic(sigma_param, amplitude_param), gaussian::patch_grid(grid));
   return b;
 }
 
@@ -64,8 +64,8 @@ torch::Tensor RelPosMlpImpl::attend(const torch::Tensor& q, const torch::Tensor&
   // The official code adds GAB by patching rel_pos.forward, which timm >= 0.9 bypasses when attention is fused;
   // here it is added explicitly on both paths.
   if (!sigma_param.defined()) return layers::attention(q, k, v, scale, mlp_bias(grid).to(q.dtype()), fused);
-  return gaussian::gaussian_attention(q, k, v, scale, gaussian::isotropic(sigma_param, amplitude_param), grid, fused,
-                                      mlp_bias(grid));
+  return gaussian::gaussian_attention(q, k, v, scale, gaussian::isotropic(sigma_param, amplitude_param),
+                                      gaussian::patch_grid(grid), fused, mlp_bias(grid));
 }
 
 GaussianAttentionBiasImpl::GaussianAttentionBiasImpl() {
@@ -74,12 +74,13 @@ GaussianAttentionBiasImpl::GaussianAttentionBiasImpl() {
 }
 
 torch::Tensor GaussianAttentionBiasImpl::bias(const torch::Tensor& /*q*/, const layers::TokenGrid& grid) {
-  return gaussian::gaussian_bias(gaussian::isotropic(sigma_param, amplitude_param), grid);
+  return gaussian::gaussian_bias(gaussian::isotropic(sigma_param, amplitude_param), gaussian::patch_grid(grid));
 }
 
 torch::Tensor GaussianAttentionBiasImpl::attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                                 double scale, const layers::TokenGrid& grid, bool fused) {
-  return gaussian::gaussian_attention(q, k, v, scale, gaussian::isotropic(sigma_param, amplitude_param), grid, fused);
+  return gaussian::gaussian_attention(q, k, v, scale, gaussian::isotropic(sigma_param, amplitude_param),
+                                      gaussian::patch_grid(grid), fused);
 }
 
 VisionTransformerRelPos::VisionTransformerRelPos(const RelPosConfig& config) : config_(config) {

@@ -46,12 +46,12 @@ gaussian::GaussianBiasParams GaussianAugmentImpl::params(const torch::Tensor& q,
 }
 
 torch::Tensor GaussianAugmentImpl::bias(const torch::Tensor& q, const layers::TokenGrid& grid) {
-  return gaussian::gaussian_bias(params(q, grid), grid);
+  return gaussian::gaussian_bias(params(q, grid), gaussian::patch_grid(grid));
 }
 
 torch::Tensor GaussianAugmentImpl::attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                           double scale, const layers::TokenGrid& grid, bool fused) {
-  return gaussian::gaussian_attention(q, k, v, scale, params(q, grid), grid, fused);
+  return gaussian::gaussian_attention(q, k, v, scale, params(q, grid), gaussian::patch_grid(grid), fused);
 }
 
 torch::Tensor patch_representation_refinement(const torch::Tensor& x, int64_t num_heads, bool fused) {

@@ -15,6 +15,8 @@ import pandas as pd
 # The columns of results(), before the settings columns are inserted after "measurement".
 _ID_COLUMNS = ["run", "suite", "cell", "model", "label", "weights", "dataset", "measurement"]
 _VALUE_COLUMNS = ["seed", "metric", "value", "unit", "convention", "checkpoint_sha256"]
+# The columns of curves() after the settings columns.
+_CURVE_COLUMNS = ["seed", "series", "step", "value"]
 
 
 def _connect(db):
@@ -80,6 +82,28 @@ def _select_runs(con, run, suite):
     return rows
 
 
+def _label_column(con):
+    """Schema 6 keeps the registry name in cells.model and the suite's row label in cells.label; before, cells.model
+    was the label."""
+    return "COALESCE(c.label, c.model)" if "label" in _columns(con, "cells") else "c.model"
+
+
+def _cell_row(run_row, cell, models, setting_keys, reserved, values):
+    """One frame row: the run's and the cell's identity, `values` (the columns of the row's own numbers), then the
+    cell's settings; new setting names are appended to `setting_keys` (those in `reserved` never become columns)."""
+    settings = json.loads(cell["settings"] or "{}")
+    for k in settings:
+        if k not in setting_keys and k not in reserved:
+            setting_keys.append(k)
+    name, weights = models.get(cell["label"], (cell["label"], None))
+    row = {"run": run_row["id"], "suite": run_row["suite_name"], "cell": cell["cell_key"], "model": name,
+           "label": cell["label"], "weights": weights, "dataset": cell["dataset"],
+           "measurement": cell["measurement"], "seed": cell["seed"]}
+    row.update(values)
+    row.update({k: _setting_value(v) for k, v in settings.items() if k not in row})
+    return row
+
+
 def results(db, run=None, suite=None):
     """Every number of the database as a long DataFrame, one row per (cell, metric).
 
@@ -94,9 +118,7 @@ def results(db, run=None, suite=None):
         runs_ = _select_runs(con, run, suite)
         cell_columns = _columns(con, "cells")
         has_sha = "checkpoint_sha256" in cell_columns
-        # Schema 6 keeps the registry name in `model` and the suite's row label in `label`; before, `model` was the
-        # label.
-        label_column = "COALESCE(c.label, c.model)" if "label" in cell_columns else "c.model"
+        label_column = _label_column(con)
         rows = []
         setting_keys = []
         for r in runs_:
@@ -106,17 +128,9 @@ def results(db, run=None, suite=None):
                      ", res.metric, res.value, res.unit, res.convention FROM results res "
                      "JOIN cells c ON c.id = res.cell_id WHERE c.run_id = ? ORDER BY res.id")
             for c in con.execute(query, (r["id"],)):
-                settings = json.loads(c["settings"] or "{}")
-                for k in settings:
-                    if k not in setting_keys and k not in _ID_COLUMNS + _VALUE_COLUMNS:
-                        setting_keys.append(k)
-                name, weights = models.get(c["label"], (c["label"], None))
-                row = {"run": r["id"], "suite": r["suite_name"], "cell": c["cell_key"], "model": name,
-                       "label": c["label"], "weights": weights, "dataset": c["dataset"],
-                       "measurement": c["measurement"], "seed": c["seed"], "metric": c["metric"],
-                       "value": float("nan") if c["value"] is None else c["value"], "unit": c["unit"],
-                       "convention": c["convention"], "checkpoint_sha256": c[6]}
-                row.update({k: _setting_value(v) for k, v in settings.items() if k not in row})
+                row = _cell_row(r, c, models, setting_keys, _ID_COLUMNS + _VALUE_COLUMNS,
+                                {"metric": c["metric"], "value": float("nan") if c["value"] is None else c["value"],
+                                 "unit": c["unit"], "convention": c["convention"], "checkpoint_sha256": c[6]})
                 rows.append(row)
         con.execute("COMMIT")
     finally:
@@ -124,6 +138,40 @@ def results(db, run=None, suite=None):
     columns = _ID_COLUMNS + setting_keys + _VALUE_COLUMNS
     df = pd.DataFrame(rows, columns=columns)
     df["seed"] = df["seed"].astype("Int64")
+    df["value"] = df["value"].astype(float)
+    return df
+
+
+def curves(db, run=None, suite=None):
+    """The training curves of the database (the `curves` table) as a long DataFrame, one row per point.
+
+    Columns: run, suite, cell, model, label, weights, dataset, measurement, one column per setting of the cells,
+    seed, series (`loss`, `lr`, `miou`, `cls_loss`, ...), step, value.  `run` and `suite` select as in results().
+    A database older than the curves table (schema version 2) has no curves: the frame is empty.
+    """
+    con = _connect(db)
+    try:
+        con.execute("BEGIN")
+        runs_ = _select_runs(con, run, suite)
+        has_curves = con.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'curves'"
+                                 ).fetchone()[0] > 0
+        rows, setting_keys = [], []
+        for r in runs_ if has_curves else []:
+            models = _models_of_suite(r["suite_json"])
+            query = ("SELECT c.cell_key, " + _label_column(con) + " AS label, c.dataset, c.measurement, "
+                     "c.settings, c.seed, cv.series, cv.step, cv.value FROM curves cv JOIN cells c ON c.id = cv.cell_id "
+                     "WHERE cv.run_id = ? ORDER BY c.id, cv.series, cv.step")
+            for c in con.execute(query, (r["id"],)):
+                row = _cell_row(r, c, models, setting_keys, _ID_COLUMNS + _CURVE_COLUMNS,
+                                {"series": c["series"], "step": c["step"],
+                                 "value": float("nan") if c["value"] is None else c["value"]})
+                rows.append(row)
+        con.execute("COMMIT")
+    finally:
+        con.close()
+    df = pd.DataFrame(rows, columns=_ID_COLUMNS + setting_keys + _CURVE_COLUMNS)
+    df["seed"] = df["seed"].astype("Int64")
+    df["step"] = df["step"].astype("int64")
     df["value"] = df["value"].astype(float)
     return df
 

@@ -1,0 +1,74 @@
+// The CPU kernel of the fused Gaussian-bias attention: argument checks and the choice of the build for this machine's
+// instruction set (cpu_gaussian_attention_kernel.cpp, compiled once per CPU_CAPABILITY).
+#include "kernels/gaussian_attention/cpu_gaussian_attention.h"
+
+#include <ATen/Version.h>
+
+#include <stdexcept>
+
+namespace locbench::kernels {
+
+namespace cpu {
+// One per build of cpu_gaussian_attention_kernel.cpp, in the namespace its CPU_CAPABILITY names.
+namespace DEFAULT {
+void gaussian_attention_forward(const GaussianAttentionArgs& args);
+}
+#ifdef LOCBENCH_CPU_AVX2
+namespace AVX2 {
+void gaussian_attention_forward(const GaussianAttentionArgs& args);
+}
+#endif
+#ifdef LOCBENCH_CPU_AVX512
+namespace AVX512 {
+void gaussian_attention_forward(const GaussianAttentionArgs& args);
+}
+#endif
+}  // namespace cpu
+
+namespace {
+
+using Forward = void (*)(const GaussianAttentionArgs&);
+
+struct Build {
+  std::string capability;
+  Forward forward;
+};
+
+// LibTorch's own choice (its CPU capability, lowered by ATEN_CPU_CAPABILITY), among the builds compiled here.
+const Build& build_for_this_machine() {
+  static const Build build = [] {
+    const std::string torch = at::get_cpu_capability();
+#ifdef LOCBENCH_CPU_AVX512
+    if (torch == "AVX512") return Build{"AVX512", &cpu::AVX512::gaussian_attention_forward};
+#endif
+#ifdef LOCBENCH_CPU_AVX2
+    if (torch == "AVX512" || torch == "AVX2") return Build{"AVX2", &cpu::AVX2::gaussian_attention_forward};
+#endif
+    return Build{"DEFAULT", &cpu::DEFAULT::gaussian_attention_forward};
+  }();
+  return build;
+}
+
+}  // namespace
+
+std::string cpu_validate(const GaussianAttentionArgs& a) {
+  if (a.batch <= 0 || a.heads <= 0 || a.seq_len <= 0 || a.head_dim <= 0)
+    return "batch, heads, seq_len and head_dim must be positive";
+  if (a.num_prefix < 0 || a.rows <= 0 || a.cols <= 0 || a.seq_len != a.num_prefix + a.rows * a.cols)
+    return "seq_len must equal num_prefix + rows * cols";
+  if (!a.q.data || !a.k.data || !a.v.data || !a.out.data) return "q, k, v and out are required";
+  const GaussianBiasArgs& g = a.bias;
+  if (g.mode == BiasMode::kGAug && (!g.var || !g.amplitude)) return "GAug needs var and amplitude";
+  if (g.mode == BiasMode::kGAB && (!g.gab_amplitude || !g.gab_sigma)) return "GAB needs gab_amplitude and gab_sigma";
+  return {};
+}
+
+void cpu_gaussian_attention_forward(const GaussianAttentionArgs& args) {
+  if (const std::string problem = cpu_validate(args); !problem.empty())
+    throw std::invalid_argument("fused Gaussian attention (CPU): " + problem);
+  build_for_this_machine().forward(args);
+}
+
+std::string cpu_kernel_capability() { return build_for_this_machine().capability; }
+
+}  // namespace locbench::kernels
