@@ -419,6 +419,7 @@ def make_cases(bench, d):
     con.commit()
     con.close()
     empty_db = os.path.join(d, "db", "empty.db")  # a database of this schema with no run
+    sqlite3.connect(empty_db).close()
     subprocess.run([bench, "migrate", "--db", empty_db], check=True, capture_output=True)
     blank_db = os.path.join(d, "db", "blank.db")  # an SQLite file with no table
     sqlite3.connect(blank_db).close()
@@ -428,11 +429,14 @@ def make_cases(bench, d):
     add("report", "report: older schema", ["report", "--db", older], "older.db")
     add("report", "report: no runs", ["report", "--db", empty_db], "empty.db")
     add("report", "report: SQLite file of no schema", ["report", "--db", blank_db], "blank.db")
-    add("report", "report: --run 999", ["report", "--db", empty_db, "--run", "999"], "999")
+    run_db = os.path.join(d, "db", "run.db")  # one passed run of a one-cell suite
+    subprocess.run([bench, "run", os.path.join(d, "suites", "ok.json"), "--db", run_db], check=True,
+                   capture_output=True)
+    add("report", "report: --run 999", ["report", "--db", run_db, "--run", "999"], "999")
     add("report", "report: --run abc", ["report", "--db", empty_db, "--run", "abc"], "--run", 2)
     add("report", "report: --format docx", ["report", "--db", empty_db, "--format", "docx"], "--format", 2)
-    add("report", "report: --suite unknown", ["report", "--db", empty_db, "--suite", "nope\x1b[31m"], "nope")
-    add("report", "plot: --x unknown", ["plot", "--db", empty_db, "--x", "nope"], "nope")
+    add("report", "report: --suite unknown", ["report", "--db", run_db, "--suite", "nope\x1b[31m"], "nope")
+    add("report", "plot: --x unknown", ["plot", "--db", run_db, "--x", "nope"], "nope")
     add("report", "kernels: text database", ["kernels", "--db", text_db], "text.db")
     add("report", "migrate: text database", ["migrate", "--db", text_db], "text.db")
     add("report", "migrate: newer schema", ["migrate", "--db", newer], "newer.db")
@@ -463,10 +467,10 @@ RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 def run_case(bench, case, cwd):
     """Runs one case with its own rusage (wait4), so the peak RSS is that process's alone."""
-    err_path = os.path.join(cwd, "stderr.txt")
+    err_path, out_path = os.path.join(cwd, "stderr.txt"), os.path.join(cwd, "stdout.txt")
     start = time.monotonic()
-    with open(err_path, "wb") as err_file:
-        proc = subprocess.Popen([bench] + case.args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    with open(err_path, "wb") as err_file, open(out_path, "wb") as out_file:
+        proc = subprocess.Popen([bench] + case.args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out_file,
                                 stderr=err_file)
     timed_out = False
     while True:
@@ -481,6 +485,8 @@ def run_case(bench, case, cwd):
     seconds = time.monotonic() - start
     with open(err_path, "rb") as f:
         err = f.read().decode("utf-8", "replace")
+    with open(out_path, "rb") as f:
+        out = f.read(1 << 20).decode("utf-8", "replace")
     rc = proc.returncode
     if timed_out or usage.ru_maxrss > RSS_LIMIT_KB:
         verdict = "blow-up"
@@ -488,6 +494,10 @@ def run_case(bench, case, cwd):
         verdict = "crash"
     elif rc == 0:
         verdict = "silent"
+    elif case.group == "check" and rc == 1:
+        # The gate's verdict is its report on stdout: a benchmark it cannot decide is a FAILED line naming it.
+        failed = out[out.find("FAILED"):] if "FAILED" in out else ""
+        verdict = "clear" if case.token in failed and not RAW_CONTROL.search(failed) else "unclear"
     else:
         lines = [line for line in err.splitlines() if line.strip()]
         ok_code = rc == case.code if case.code else rc in (1, 2)

@@ -192,7 +192,7 @@ TEST(Cells, ResolutionSweepEndToEnd) {
   auto errors = suite::validate_suite(write_suite(dir, "bad.json", R"({"name": "b", "models": ["vit_pico_patch8_64"],
     "measurements": ["macs"], "settings": {"img_size": [32, "64y64", 0, 32]}})"));
   ASSERT_EQ(errors.size(), 3u) << errors.size();
-  EXPECT_NE(errors[0].find("settings.img_size[1]: expected a positive size N or \"HxW\""), std::string::npos);
+  EXPECT_NE(errors[0].find("settings.img_size[1]: expected a size N or \"HxW\" from 1 to 8192"), std::string::npos);
   EXPECT_NE(errors[2].find("settings.img_size[3]: duplicate size"), std::string::npos) << errors[2];
 }
 

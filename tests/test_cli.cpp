@@ -291,7 +291,7 @@ TEST(Cli, DecompressionBombsAreOneLineErrorsWithBoundedMemory) {
   Measured r = bench_measured({"eval-seg", "--pred", (dir / "pred").string(), "--gt", (dir / "gt").string(),
                                "--num-classes", "2"},
                               dir);
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2);  // an unusable input
   EXPECT_EQ(lines(r.err), 1) << r.err;
   EXPECT_NE(r.err.find(bomb + ": image is 50000x50000"), std::string::npos) << r.err;
   EXPECT_LT(r.max_rss_kb, 512 * 1024) << "peak RSS " << r.max_rss_kb << " kB";
@@ -302,7 +302,7 @@ TEST(Cli, DecompressionBombsAreOneLineErrorsWithBoundedMemory) {
   r = bench_measured({"eval-seg", "--pred", (dir / "pred").string(), "--gt", (dir / "gt").string(), "--num-classes",
                       "2", "--max-pixels", "1"},
                      dir);
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("above the limit of 1"), std::string::npos) << r.err;
 
   // An ADE20K-layout image claiming 40000 x 40000 RGB pixels, scored with a model.
@@ -316,7 +316,7 @@ TEST(Cli, DecompressionBombsAreOneLineErrorsWithBoundedMemory) {
   r = bench_measured({"eval-seg", "--model", "segvit_atm_vit_pico_64", "--dataset", "synthetic_ade20k",
                       "--num-classes", "4", "--root", root.string()},
                      dir);
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2);
   EXPECT_EQ(lines(r.err), 1) << r.err;
   EXPECT_NE(r.err.find(image + ": image is 40000x40000"), std::string::npos) << r.err;
   EXPECT_LT(r.max_rss_kb, 768 * 1024) << "peak RSS " << r.max_rss_kb << " kB";
@@ -328,7 +328,7 @@ TEST(Cli, SlideStrideLargerThanTheCropIsAnError) {
   const auto r = bench("eval-seg --model segvit_atm_vit_pico_64 --dataset synthetic_ade20k --num-classes 4 --root " +
                            fixture_root() + " --mode slide --crop 64 --stride 80",
                        dir);
-  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.code, 2);
   EXPECT_EQ(lines(r.err), 1) << r.err;
   EXPECT_NE(r.err.find("stride 80x80 is larger than the crop 64x64"), std::string::npos) << r.err;
 }

@@ -156,12 +156,26 @@ TEST(Store, CellsKeepTheirCheckpointAndItsSha256) {
   EXPECT_EQ(sql_scalar(db, "SELECT checkpoint_sha256 FROM cells WHERE cell_key='without'"), "<null>");
 }
 
+// A file as a version-3 bench wrote it: every later table and column dropped again.
+void downgrade_to_version_three(const fs::path& db) {
+  sql_exec(db, R"sql(
+    DROP TABLE samples;
+    ALTER TABLE runs DROP COLUMN pid;
+    ALTER TABLE runs DROP COLUMN environment;
+    ALTER TABLE runs DROP COLUMN allocator;
+    ALTER TABLE cells DROP COLUMN label;
+    ALTER TABLE cells DROP COLUMN checkpoint_path;
+    ALTER TABLE cells DROP COLUMN checkpoint_sha256;
+    ALTER TABLE cells DROP COLUMN provenance;
+    PRAGMA user_version=3;
+  )sql");
+}
+
 TEST(Store, MigratesAVersionThreeDatabaseToCheckpointColumns) {
   auto db = testing::temp_dir("store_v3") / "r.db";
   { Store store(db.string()); store.record_cell(store.begin_run(sample_run()), sample_cell("old")); }
   // Back to version 3 as a file written before the columns existed would be.
-  sql_exec(db, "ALTER TABLE cells DROP COLUMN checkpoint_path; ALTER TABLE cells DROP COLUMN checkpoint_sha256;"
-               " PRAGMA user_version=3;");
+  downgrade_to_version_three(db);
   Store store(db.string());
   EXPECT_EQ(sql_scalar(db, "PRAGMA user_version"), std::to_string(schema_version()));
   const auto runs = store.runs();
@@ -694,15 +708,7 @@ TEST(StoreProvenance, MigratesVersionThreeFileKeepingItsData) {
   {
     Store upgraded(db.string());  // to the newest version, then back to a version-3 file by hand
   }
-  sql_exec(db, R"sql(
-    DROP TABLE samples;
-    ALTER TABLE runs DROP COLUMN environment;
-    ALTER TABLE cells DROP COLUMN label;
-    ALTER TABLE cells DROP COLUMN checkpoint_path;
-    ALTER TABLE cells DROP COLUMN checkpoint_sha256;
-    ALTER TABLE cells DROP COLUMN provenance;
-    PRAGMA user_version=3;
-  )sql");
+  downgrade_to_version_three(db);
   Store store(db.string());
   EXPECT_EQ(sql_scalar(db, "PRAGMA user_version"), std::to_string(schema_version()));
   const auto cells = store.cells(1);

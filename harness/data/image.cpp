@@ -8,6 +8,7 @@
 #include <memory>
 #include <unistd.h>
 
+#include "harness/common/files.h"
 #include "harness/data/codecs.h"
 
 namespace locbench::data {
@@ -193,14 +194,14 @@ void write_atomic(const std::string& path, const Image& image, Write&& write) {
   try {
     opened = std::make_unique<File>(tmp, "wb");
   } catch (const DataError&) {
-    throw DataError(path + ": cannot write (" + std::strerror(errno) + ")");
+    throw WriteError(path + ": cannot write (" + std::strerror(errno) + ")");
   }
   try {
     File& file = *opened;
     write(file.get());
     if (std::fflush(file.get()) != 0 || std::ferror(file.get()))
-      throw DataError(path + ": cannot write (" + std::strerror(errno) + ")");
-    if (file.close() != 0) throw DataError(path + ": cannot write (" + std::strerror(errno) + ")");
+      throw WriteError(path + ": cannot write: " + std::strerror(errno));
+    if (file.close() != 0) throw WriteError(path + ": cannot write: " + std::strerror(errno));
   } catch (...) {
     std::remove(tmp.c_str());
     throw;
@@ -208,7 +209,7 @@ void write_atomic(const std::string& path, const Image& image, Write&& write) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     std::remove(tmp.c_str());
-    throw DataError(path + ": cannot rename into place (" + why + ")");
+    throw WriteError(path + ": cannot rename into place (" + why + ")");
   }
 }
 

@@ -18,10 +18,12 @@
 
 namespace locbench::data {
 
-// A problem with a data file; the message starts with the file's path.
-class DataError : public std::runtime_error {
+// An unusable data file (missing, malformed, truncated, over the limits): bad input, hence an std::invalid_argument
+// (exit 2, harness/common/exit_codes.h). The message starts with the file's path. Failed writes are WriteErrors
+// (harness/common/files.h).
+class DataError : public std::invalid_argument {
  public:
-  using std::runtime_error::runtime_error;
+  using std::invalid_argument::invalid_argument;
 };
 
 struct Image {

@@ -1,8 +1,10 @@
 // JPEG through libjpeg-turbo, with the decoder settings PIL and OpenCV use (islow IDCT, fancy upsampling: the
 // library defaults). Errors longjmp out of libjpeg into a DataError naming the file; a file that ends early is an
 // error (PIL refuses it; cv2 would return grey rows silently).
+#include "harness/common/files.h"
 #include "harness/data/codecs.h"
 
+#include <cerrno>
 #include <csetjmp>
 #include <cstring>
 
@@ -180,7 +182,11 @@ void encode_jpeg(FILE* f, const std::string& path, const Image& image, int quali
   if (image.channels != 1 && image.channels != 3)
     throw DataError(path + ": JPEG needs 1 or 3 channels, the image has " + std::to_string(image.channels));
   ErrorManager err{};
-  if (!encode(f, image, quality, err)) throw DataError(path + ": cannot write JPEG (" + err.message + ")");
+  if (!encode(f, image, quality, err)) {
+    // A failed fwrite (a full disk, ulimit -f) says why in errno; an encoder error in its own message.
+    if (std::ferror(f)) throw WriteError(path + ": cannot write: " + std::strerror(errno));
+    throw WriteError(path + ": cannot write JPEG (" + err.message + ")");
+  }
 }
 
 }  // namespace locbench::data::codec

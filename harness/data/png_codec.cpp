@@ -2,8 +2,10 @@
 // these transformations (palette expansion without tRNS, greyscale replication, alpha dropped, gamma ignored), except
 // for 16-bit greyscale, which the caller resolves per reference (rgb_keep16). Errors longjmp out of libpng into a
 // DataError naming the file.
+#include "harness/common/files.h"
 #include "harness/data/codecs.h"
 
+#include <cerrno>
 #include <png.h>
 
 #include <cstring>
@@ -179,7 +181,11 @@ PngImage decode_png(FILE* f, const std::string& path, const DecodeLimits& limits
 void encode_png(FILE* f, const std::string& path, const Image& image) {
   ErrorState err{};
   std::snprintf(err.message, sizeof(err.message), "out of memory");
-  if (!encode(f, image, err)) throw DataError(path + ": cannot write PNG (" + err.message + ")");
+  if (!encode(f, image, err)) {
+    // A failed fwrite (a full disk, ulimit -f) says why in errno; an encoder error in its own message.
+    if (std::ferror(f)) throw WriteError(path + ": cannot write: " + std::strerror(errno));
+    throw WriteError(path + ": cannot write PNG (" + err.message + ")");
+  }
 }
 
 }  // namespace locbench::data::codec

@@ -223,6 +223,7 @@ void record_or_record_failure(store::Store& store, int64_t run_id, const store::
     }
     throw;
   }
+}
 
 // What a cell ran with, beyond its settings: stored with it (store::Cell::provenance_json).
 nlohmann::json cell_provenance(const suite::Suite& s, const suite::Cell& cell, torch::Device device,
@@ -390,6 +391,8 @@ std::string version_text() {
 #endif
   return std::string("locbench ") + LOCBENCH_VERSION + "\ncommit " + env.git_commit + "\nLibTorch " +
          env.libtorch_version + "\nCUDA " + cuda;
+}
+
 int measure_cell(const std::string& suite_path, const std::string& key, const std::string& device,
                  const std::string& out_path) {
   store::Cell record;
@@ -435,7 +438,6 @@ int run_suite(const RunOptions& o) {
   for (int64_t stale : store.mark_stale_runs(env.host))
     std::cerr << "run " << stale << " was left running by a process that no longer exists: marked interrupted\n";
 
-  const Environment env = describe_environment();
   const std::string device = o.device.empty() ? s.settings.device : o.device;
   int64_t run_id;
   std::set<std::string> passed;

@@ -3,12 +3,14 @@
 #include "harness/train/train.h"
 
 #include "harness/common/exit_codes.h"
+#include "harness/common/text.h"
 
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -637,7 +639,7 @@ int run_train(const TrainOptions& options, std::ostream& log) {
   } catch (const std::exception& e) {
     std::string msg = e.what();
     if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
-    log << "error: " << msg << "\n";
+    std::cerr << "bench train: " << one_line(msg, 2000) << "\n";  // errors on stderr, one line, as every command's
     return exit_code_of(e);
   }
 }
