@@ -19,9 +19,9 @@ using nlohmann::json;
 
 enum class Format { md, csv, latex, html };
 
-std::string fixed2(double v, bool with_sign = false) {
+std::string fixed(double v, int decimals, bool with_sign = false) {
   char text[64];
-  std::snprintf(text, sizeof text, with_sign ? "%+.2f" : "%.2f", v);
+  std::snprintf(text, sizeof text, with_sign ? "%+.*f" : "%.*f", decimals, v);
   return text;
 }
 
@@ -60,8 +60,11 @@ std::string pvalue_text(double p, Format f) {
   return text;
 }
 
-std::string entry_text(const Entry& e, Format f) {
+// `quartiles`: a timing reads "median [q1, q3]", else its median alone. The best entry of a column is bold in LaTeX
+// and HTML; a published row's entries are italic in LaTeX (HTML styles its row).
+std::string entry_text(const Entry& e, const Column& c, Format f, bool quartiles, bool published = false) {
   std::string text;
+  auto fixed2 = [&](double v, bool with_sign = false) { return fixed(v, c.decimals, with_sign); };
   const std::string pm = f == Format::latex ? " $\\pm$ " : " ± ";
   if (e.values.empty()) {
     text = e.failed ? "failed" : (f == Format::latex ? "--" : f == Format::csv ? "" : "–");
@@ -70,15 +73,18 @@ std::string entry_text(const Entry& e, Format f) {
   } else if (e.values.size() > 1) {
     const stats::Summary s = e.summary();
     text = fixed2(s.mean) + pm + fixed2((s.ci_high - s.ci_low) / 2) + " (n=" + std::to_string(s.n) + ")";
-  } else if (const auto spread = e.spread()) {
+  } else if (const auto spread = e.spread(); spread && quartiles) {
     text = fixed2(e.values[0]) + " [" + fixed2(spread->q1) + ", " + fixed2(spread->q3) + "]";
   } else {
     text = fixed2(e.values[0]);
   }
+  if (e.best && f == Format::latex) text = "\\textbf{" + text + "}";
+  if (e.best && f == Format::html) text = "<strong>" + text + "</strong>";
+  if (published && f == Format::latex && !e.values.empty()) text = "\\textit{" + text + "}";
   if (e.noisy) text += f == Format::latex ? "$^\\dagger$" : f == Format::html ? "&dagger;" : "†";
   if (e.vs_baseline) {
-    const Comparison& c = *e.vs_baseline;
-    text += " (" + fixed2(c.difference, true) + (c.significant ? "*" : "") + ", " + pvalue_text(c.p, f) + ")";
+    const Comparison& d = *e.vs_baseline;
+    text += " (" + fixed2(d.difference, true) + (d.significant ? "*" : "") + ", " + pvalue_text(d.p, f) + ")";
   }
   return text + marks(e.notes, f);
 }
@@ -87,7 +93,7 @@ std::string row_label(const Row& row, Format f) { return escape(row.label(), f) 
 
 std::string column_header(const Table& t, const Column& c, Format f) {
   bool prefix = t.group_by_dataset && !c.dataset.empty() && (f == Format::md || f == Format::csv);
-  return escape((prefix ? dataset_label(c.dataset) + " " : "") + c.label, f);
+  return escape((prefix ? dataset_label(c.dataset) + " " : "") + c.header(), f);
 }
 
 // Footnotes ("[k] " and the escaped text) and legend lines, escaped for the format.
@@ -110,7 +116,8 @@ std::string render_markdown(const Table& t) {
   s << "\n";
   for (const auto& row : t.rows) {
     s << "| " << row_label(row, Format::md) << " |";
-    for (const auto& e : row.entries) s << " " << entry_text(e, Format::md) << " |";
+    for (size_t i = 0; i < row.entries.size(); ++i)
+      s << " " << entry_text(row.entries[i], t.columns[i], Format::md, t.quartiles) << " |";
     s << "\n";
   }
   auto notes = notes_text(t, Format::md);
@@ -144,7 +151,7 @@ std::string render_csv(const Table& t) {
       for (int n : e.notes) notes += (notes.empty() ? "" : " ") + std::to_string(n);
       for (int n : row.notes) notes += (notes.empty() ? "" : " ") + std::to_string(n);
       const Comparison* cmp = e.vs_baseline ? &*e.vs_baseline : nullptr;
-      s << escape(row.model, Format::csv) << "," << (row.published ? 1 : 0) << "," << escape(c.label, Format::csv)
+      s << escape(row.model, Format::csv) << "," << (row.published ? 1 : 0) << "," << escape(c.header(), Format::csv)
         << "," << escape(c.metric, Format::csv) << "," << escape(c.dataset, Format::csv) << ","
         << escape(c.unit, Format::csv) << "," << escape(c.convention, Format::csv) << ","
         << escape(c.settings.dump(), Format::csv) << "," << sum.n << "," << csv_number(e.values.empty() ? NAN : sum.mean)
@@ -172,12 +179,17 @@ std::vector<std::pair<size_t, size_t>> dataset_spans(const Table& t) {
   return spans;
 }
 
-std::string render_latex(const Table& t) {
+// A fragment for a table float: booktabs rules, the header's names over their units, right-aligned numbers with two
+// decimals (so they align on the point), the notes as a ragged paragraph under the tabular at \linewidth, never as
+// table rows that would widen it.
+std::string render_latex(const Table& t, bool fit) {
   std::ostringstream s;
-  size_t width = t.columns.size() + 1;
   for (const auto& line : t.provenance) s << "% " << escape(line, Format::latex) << "\n";
   s << "% requires \\usepackage{booktabs}\n";
-  s << "\\begin{tabular}{l" << std::string(t.columns.size(), 'r') << "}\n\\toprule\n";
+  if (fit) s << "% and \\usepackage{graphicx} (the tabular is scaled down to \\linewidth when wider)\n";
+  s << "\\begingroup\\small\\setlength{\\tabcolsep}{4pt}\n";
+  if (fit) s << "\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n";
+  s << "\\begin{tabular}{@{}l" << std::string(t.columns.size(), 'r') << "@{}}\n\\toprule\n";
   if (t.group_by_dataset) {
     std::string rules;
     for (const auto& [a, b] : dataset_spans(t)) {
@@ -187,18 +199,35 @@ std::string render_latex(const Table& t) {
     }
     s << " \\\\\n" << (rules.empty() ? "" : rules + "\n");
   }
+  bool any_detail = false;
+  for (const auto& c : t.columns) any_detail |= !c.detail.empty();
   s << "Model";
-  for (const auto& c : t.columns) s << " & " << column_header(t, c, Format::latex);
-  s << " \\\\\n\\midrule\n";
-  for (const auto& row : t.rows) {
-    s << row_label(row, Format::latex);
-    for (const auto& e : row.entries) s << " & " << entry_text(e, Format::latex);
+  for (const auto& c : t.columns) s << " & " << escape(c.name, Format::latex);
+  s << " \\\\\n";
+  if (any_detail) {
+    for (const auto& c : t.columns) s << " & " << (c.detail.empty() ? "" : "(" + escape(c.detail, Format::latex) + ")");
     s << " \\\\\n";
   }
-  s << "\\bottomrule\n";
-  for (const auto& line : notes_text(t, Format::latex))
-    s << "\\multicolumn{" << width << "}{l}{\\footnotesize " << line << "} \\\\\n";
-  s << "\\end{tabular}\n";
+  s << "\\midrule\n";
+  for (const auto& row : t.rows) {
+    s << (row.published ? "\\textit{" + escape(row.label(), Format::latex) + "}" + marks(row.notes, Format::latex)
+                        : row_label(row, Format::latex));
+    for (size_t i = 0; i < row.entries.size(); ++i)
+      s << " & " << entry_text(row.entries[i], t.columns[i], Format::latex, t.quartiles, row.published);
+    s << " \\\\\n";
+  }
+  s << "\\bottomrule\n\\end{tabular}" << (fit ? "}" : "") << "\n";
+  const auto notes = notes_text(t, Format::latex);
+  if (!notes.empty()) {
+    s << "\\par\\smallskip\n{\\footnotesize\\raggedright\n";
+    for (std::string line : notes) {
+      // Paths and URLs may break after a slash.
+      for (size_t at = 0; (at = line.find('/', at)) != std::string::npos; at += 13) line.insert(at + 1, "\\allowbreak{}");
+      s << line << "\\par\n";
+    }
+    s << "}\n";
+  }
+  s << "\\endgroup\n";
   return s.str();
 }
 
@@ -231,7 +260,8 @@ std::string render_html(const Table& t) {
   for (const auto& row : t.rows) {
     s << (row.published ? "<tr class=\"published\">" : "<tr>") << "<td>" << row_label(row, Format::html)
       << "</td>";
-    for (const auto& e : row.entries) s << "<td>" << entry_text(e, Format::html) << "</td>";
+    for (size_t i = 0; i < row.entries.size(); ++i)
+      s << "<td>" << entry_text(row.entries[i], t.columns[i], Format::html, t.quartiles) << "</td>";
     s << "</tr>\n";
   }
   s << "</tbody>\n</table>\n";
@@ -269,6 +299,8 @@ std::string render_json(const Table& t) {
   doc["columns"] = json::array();
   for (const auto& c : t.columns)
     doc["columns"].push_back({{"label", c.label},
+                              {"header", c.header()},
+                              {"better", c.better},
                               {"metric", c.metric},
                               {"measurement", c.measurement},
                               {"dataset", c.dataset},
@@ -284,7 +316,8 @@ std::string render_json(const Table& t) {
         continue;
       }
       const stats::Summary sum = e.summary();
-      json entry = {{"values", e.values}, {"n", e.values.size()}, {"failed", e.failed}, {"notes", e.notes}};
+      json entry = {{"values", e.values}, {"n", e.values.size()}, {"failed", e.failed}, {"notes", e.notes},
+                    {"best", e.best}};
       entry["mean"] = e.values.empty() ? json(nullptr) : number_or_null(sum.mean);
       entry["std"] = number_or_null(sum.std);
       entry["ci_low"] = number_or_null(sum.ci_low);
@@ -321,10 +354,10 @@ std::string render_json(const Table& t) {
 
 }  // namespace
 
-std::string render(const Table& table, const std::string& format) {
+std::string render(const Table& table, const std::string& format, bool latex_fit) {
   if (format == "md") return render_markdown(table);
   if (format == "csv") return render_csv(table);
-  if (format == "latex") return render_latex(table);
+  if (format == "latex") return render_latex(table, latex_fit);
   if (format == "html") return render_html(table);
   if (format == "json") return render_json(table);
   throw std::invalid_argument("unknown report format '" + format + "' (md, csv, latex, html, json, svg)");
@@ -367,6 +400,9 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
       return run_plot(plot, out, err);
     }
     Table table = load_table(options.db, options.run, options.suite);
+    // The data formats carry every column unless --metrics chooses; the typeset ones show the chosen view.
+    const bool data = options.format == "csv" || options.format == "json";
+    select_columns(table, options.metrics, options.detail || data);
     bool named = options.published != ReportOptions{}.published;
     if (!options.published.empty() && (named || std::filesystem::exists(options.published)))
       add_published(table, load_published(options.published));
@@ -379,7 +415,7 @@ int run_report(const ReportOptions& options, std::ostream& out, std::ostream& er
         baseline = suite["settings"]["baseline"].get<std::string>();
     }
     if (baseline && !baseline->empty()) apply_baseline(table, *baseline);
-    write_output(render(table, options.format), options.out, out);
+    write_output(render(table, options.format, options.latex_fit), options.out, out);
     return 0;
   } catch (const std::exception& e) {
     err << one_line(e.what(), 400) << "\n";
