@@ -231,22 +231,71 @@ std::string render_latex(const Table& t, bool fit) {
   return s.str();
 }
 
+// Sorts the table by a clicked (or Enter-pressed) column header, ascending then descending: each model's group
+// (its measured row and the published rows under it) moves as one, by the measured row's number (data-value), rows
+// without one last; the model column sorts by name. Inline: the page needs no network resource.
+constexpr const char* kSortScript = R"(<script>
+(function () {
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    var heads = table.tHead.rows[table.tHead.rows.length - 1].cells;
+    Array.prototype.forEach.call(heads, function (th, col) {
+      th.tabIndex = 0;
+      th.setAttribute("aria-sort", "none");
+      function key(body) {
+        var cell = body.rows[0].cells[col], v = cell.getAttribute("data-value");
+        return col === 0 ? cell.textContent : v === null ? null : parseFloat(v);
+      }
+      function sort() {
+        var up = th.getAttribute("aria-sort") !== "ascending";
+        Array.prototype.forEach.call(heads, function (h) { h.setAttribute("aria-sort", "none"); });
+        th.setAttribute("aria-sort", up ? "ascending" : "descending");
+        var bodies = Array.prototype.slice.call(table.tBodies);
+        bodies.sort(function (a, b) {
+          var x = key(a), y = key(b);
+          if (x === null || y === null) return x === null ? (y === null ? 0 : 1) : -1;
+          var d = typeof x === "string" ? x.localeCompare(y) : x - y;
+          return up ? d : -d;
+        });
+        bodies.forEach(function (body) { table.appendChild(body); });
+      }
+      th.addEventListener("click", sort);
+      th.addEventListener("keydown", function (e) { if (e.key === "Enter") sort(); });
+    });
+  });
+})();
+</script>
+)";
+
+// The number a column sorts by: the mean over seeds (a timing's median when it has one value), none when there is
+// no finite value.
+std::string sort_value(const Entry& e) {
+  if (e.values.empty() || !std::isfinite(e.mean())) return "";
+  char text[40];
+  std::snprintf(text, sizeof text, "%.10g", e.mean());
+  return std::string(" data-value=\"") + text + "\"";
+}
+
+// A standalone page: the table scrolls inside its own container, so a wide one never widens the page; columns sort
+// on a click.
 std::string render_html(const Table& t) {
   std::ostringstream s;
-  s << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>locbench run " << t.run.id
+  s << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>locbench run " << t.run.id
     << "</title>\n<style>\n"
        "body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }\n"
-       "table { border-collapse: collapse; font-variant-numeric: tabular-nums; }\n"
+       ".table-scroll { overflow-x: auto; max-width: 100%; }\n"
+       "table { border-collapse: collapse; font-variant-numeric: tabular-nums; border-bottom: 2px solid #222; }\n"
        "thead tr:first-child th { border-top: 2px solid #222; }\n"
-       "thead tr:last-child th { border-bottom: 1px solid #222; }\n"
-       "tbody tr:last-child td { border-bottom: 2px solid #222; }\n"
-       "th, td { padding: 0.3em 0.8em; text-align: right; }\n"
+       "thead tr:last-child th { border-bottom: 1px solid #222; cursor: pointer; }\n"
+       "thead th[aria-sort=ascending]::after { content: \" \\25B2\"; }\n"
+       "thead th[aria-sort=descending]::after { content: \" \\25BC\"; }\n"
+       "th, td { padding: 0.3em 0.8em; text-align: right; white-space: nowrap; }\n"
        "th:first-child, td:first-child { text-align: left; }\n"
        "tr.published td { color: #666; font-style: italic; }\n"
-       ".notes { font-size: 0.85em; color: #444; }\n"
+       ".notes { font-size: 0.85em; color: #444; max-width: 60em; }\n"
        "</style>\n</head>\n<body>\n";
   for (const auto& line : t.provenance) s << "<p class=\"provenance\">" << escape(line, Format::html) << "</p>\n";
-  s << "<table>\n<thead>\n";
+  s << "<div class=\"table-scroll\">\n<table class=\"sortable\">\n<thead>\n";
   if (t.group_by_dataset) {
     s << "<tr><th></th>";
     for (const auto& [a, b] : dataset_spans(t))
@@ -256,22 +305,27 @@ std::string render_html(const Table& t) {
   }
   s << "<tr><th>Model</th>";
   for (const auto& c : t.columns) s << "<th>" << column_header(t, c, Format::html) << "</th>";
-  s << "</tr>\n</thead>\n<tbody>\n";
-  for (const auto& row : t.rows) {
+  s << "</tr>\n</thead>\n";
+  // One tbody per model: its measured row and the published rows under it sort together.
+  for (size_t r = 0; r < t.rows.size(); ++r) {
+    const Row& row = t.rows[r];
+    if (r == 0 || !row.published) s << (r == 0 ? "" : "</tbody>\n") << "<tbody>\n";
     s << (row.published ? "<tr class=\"published\">" : "<tr>") << "<td>" << row_label(row, Format::html)
       << "</td>";
     for (size_t i = 0; i < row.entries.size(); ++i)
-      s << "<td>" << entry_text(row.entries[i], t.columns[i], Format::html, t.quartiles) << "</td>";
+      s << "<td" << sort_value(row.entries[i]) << ">"
+        << entry_text(row.entries[i], t.columns[i], Format::html, t.quartiles) << "</td>";
     s << "</tr>\n";
   }
-  s << "</tbody>\n</table>\n";
+  if (!t.rows.empty()) s << "</tbody>\n";
+  s << "</table>\n</div>\n";
   auto notes = notes_text(t, Format::html);
   if (!notes.empty()) {
     s << "<div class=\"notes\">\n";
     for (const auto& line : notes) s << "<p>" << line << "</p>\n";
     s << "</div>\n";
   }
-  s << "</body>\n</html>\n";
+  s << kSortScript << "</body>\n</html>\n";
   return s.str();
 }
 
