@@ -89,7 +89,22 @@ std::string entry_text(const Entry& e, const Column& c, Format f, bool quartiles
   return text + marks(e.notes, f);
 }
 
-std::string row_label(const Row& row, Format f) { return escape(row.label(), f) + marks(row.notes, f); }
+// A published row sits under its source's header, so it reads as the model alone (CSV and JSON keep the flag).
+std::string row_label(const Row& row, Format f) {
+  if (row.published && f == Format::latex) return "\\textit{" + escape(row.model, f) + "}" + marks(row.notes, f);
+  return escape(row.published ? row.model : row.label(), f) + marks(row.notes, f);
+}
+
+// Whether row r opens a group of published rows (the first of its source).
+bool opens_source(const Table& t, size_t r) {
+  const Row& row = t.rows[r];
+  return row.published && (r == 0 || !t.rows[r - 1].published || t.rows[r - 1].source != row.source);
+}
+
+// The header of a source's group: its short title; the footnote cites it in full.
+std::string source_header(const Row& row, Format f) {
+  return escape("Published: " + row.source_title(), f) + marks({row.source_note}, f);
+}
 
 std::string column_header(const Table& t, const Column& c, Format f) {
   bool prefix = t.group_by_dataset && !c.dataset.empty() && (f == Format::md || f == Format::csv);
@@ -114,7 +129,13 @@ std::string render_markdown(const Table& t) {
   s << "\n|:---|";
   for (size_t i = 0; i < t.columns.size(); ++i) s << "---:|";
   s << "\n";
-  for (const auto& row : t.rows) {
+  for (size_t r = 0; r < t.rows.size(); ++r) {
+    const Row& row = t.rows[r];
+    if (opens_source(t, r)) {
+      s << "| *" << source_header(row, Format::md) << "* |";
+      for (size_t i = 0; i < t.columns.size(); ++i) s << " |";
+      s << "\n";
+    }
     s << "| " << row_label(row, Format::md) << " |";
     for (size_t i = 0; i < row.entries.size(); ++i)
       s << " " << entry_text(row.entries[i], t.columns[i], Format::md, t.quartiles) << " |";
@@ -209,9 +230,16 @@ std::string render_latex(const Table& t, bool fit) {
     s << " \\\\\n";
   }
   s << "\\midrule\n";
-  for (const auto& row : t.rows) {
-    s << (row.published ? "\\textit{" + escape(row.label(), Format::latex) + "}" + marks(row.notes, Format::latex)
-                        : row_label(row, Format::latex));
+  bool any_source = false;
+  for (size_t r = 0; r < t.rows.size(); ++r) {
+    const Row& row = t.rows[r];
+    if (opens_source(t, r)) {
+      // A zero-width box: a long title never widens the table.
+      s << (any_source ? "\\addlinespace\n" : "\\midrule\n") << "\\multicolumn{" << t.columns.size() + 1
+        << "}{@{}l}{\\makebox[0pt][l]{\\textit{" << source_header(row, Format::latex) << "}}} \\\\\n";
+      any_source = true;
+    }
+    s << row_label(row, Format::latex);
     for (size_t i = 0; i < row.entries.size(); ++i)
       s << " & " << entry_text(row.entries[i], t.columns[i], Format::latex, t.quartiles, row.published);
     s << " \\\\\n";
@@ -231,9 +259,9 @@ std::string render_latex(const Table& t, bool fit) {
   return s.str();
 }
 
-// Sorts the table by a clicked (or Enter-pressed) column header, ascending then descending: each model's group
-// (its measured row and the published rows under it) moves as one, by the measured row's number (data-value), rows
-// without one last; the model column sorts by name. Inline: the page needs no network resource.
+// Sorts the measured models by a clicked (or Enter-pressed) column header, ascending then descending, by the
+// entry's number (data-value), entries without one last; the model column sorts by name. The published groups stay
+// under them in their order. Inline: the page needs no network resource.
 constexpr const char* kSortScript = R"(<script>
 (function () {
   document.querySelectorAll("table.sortable").forEach(function (table) {
@@ -249,14 +277,16 @@ constexpr const char* kSortScript = R"(<script>
         var up = th.getAttribute("aria-sort") !== "ascending";
         Array.prototype.forEach.call(heads, function (h) { h.setAttribute("aria-sort", "none"); });
         th.setAttribute("aria-sort", up ? "ascending" : "descending");
-        var bodies = Array.prototype.slice.call(table.tBodies);
+        var all = Array.prototype.slice.call(table.tBodies);
+        var bodies = all.filter(function (b) { return b.className !== "published"; });
         bodies.sort(function (a, b) {
           var x = key(a), y = key(b);
           if (x === null || y === null) return x === null ? (y === null ? 0 : 1) : -1;
           var d = typeof x === "string" ? x.localeCompare(y) : x - y;
           return up ? d : -d;
         });
-        bodies.forEach(function (body) { table.appendChild(body); });
+        bodies.concat(all.filter(function (b) { return b.className === "published"; }))
+            .forEach(function (body) { table.appendChild(body); });
       }
       th.addEventListener("click", sort);
       th.addEventListener("keydown", function (e) { if (e.key === "Enter") sort(); });
@@ -292,6 +322,7 @@ std::string render_html(const Table& t) {
        "th, td { padding: 0.3em 0.8em; text-align: right; white-space: nowrap; }\n"
        "th:first-child, td:first-child { text-align: left; }\n"
        "tr.published td { color: #666; font-style: italic; }\n"
+       "tr.source th { text-align: left; font-weight: normal; font-style: italic; padding-top: 0.8em; }\n"
        ".notes { font-size: 0.85em; color: #444; max-width: 60em; }\n"
        "</style>\n</head>\n<body>\n";
   for (const auto& line : t.provenance) s << "<p class=\"provenance\">" << escape(line, Format::html) << "</p>\n";
@@ -306,10 +337,14 @@ std::string render_html(const Table& t) {
   s << "<tr><th>Model</th>";
   for (const auto& c : t.columns) s << "<th>" << column_header(t, c, Format::html) << "</th>";
   s << "</tr>\n</thead>\n";
-  // One tbody per model: its measured row and the published rows under it sort together.
+  // One tbody per measured model (they sort) and one per source of published numbers (they stay below).
   for (size_t r = 0; r < t.rows.size(); ++r) {
     const Row& row = t.rows[r];
-    if (r == 0 || !row.published) s << (r == 0 ? "" : "</tbody>\n") << "<tbody>\n";
+    if (r == 0 || !row.published || opens_source(t, r))
+      s << (r == 0 ? "" : "</tbody>\n") << (opens_source(t, r) ? "<tbody class=\"published\">\n" : "<tbody>\n");
+    if (opens_source(t, r))
+      s << "<tr class=\"source\"><th colspan=\"" << t.columns.size() + 1 << "\">" << source_header(row, Format::html)
+        << "</th></tr>\n";
     s << (row.published ? "<tr class=\"published\">" : "<tr>") << "<td>" << row_label(row, Format::html)
       << "</td>";
     for (size_t i = 0; i < row.entries.size(); ++i)
@@ -398,6 +433,7 @@ std::string render_json(const Table& t) {
     doc["rows"].push_back({{"model", row.model},
                            {"registry", row.registry},
                            {"published", row.published},
+                           {"source", row.published ? json(row.source) : json(nullptr)},
                            {"notes", row.notes},
                            {"entries", entries}});
   }

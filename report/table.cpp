@@ -577,16 +577,20 @@ std::vector<PublishedNumber> load_published(const std::string& path) {
   return out;
 }
 
-// One "(published)" row per model and source, under the model's measured row, with the numbers that apply to it.
+// One "(published)" row per model and source with the numbers that apply to the model's measured row; after the
+// measured rows, grouped by source (in order of first appearance), in the measured rows' order within a group.
 void add_published(Table& table, const std::vector<PublishedNumber>& published) {
-  std::vector<Row> rows;
-  for (auto& row : table.rows) {
-    std::vector<std::string> sources;
+  std::vector<std::string> sources;
+  for (const auto& row : table.rows)
     for (const auto& p : published)
-      if (p.model == row.registry && std::find(sources.begin(), sources.end(), p.source) == sources.end())
+      if (!row.published && p.model == row.registry && std::find(sources.begin(), sources.end(), p.source) == sources.end())
         sources.push_back(p.source);
+  std::vector<Row> rows = table.rows;
+  for (const auto& source : sources) {
     std::vector<Row> papers;
-    for (const auto& source : sources) {
+    std::vector<std::vector<std::string>> protocols_of;
+    for (const auto& row : table.rows) {
+      if (row.published) continue;
       Row paper{row.model, row.registry, true, std::vector<Entry>(table.columns.size()), {}};
       std::vector<std::string> protocols;
       for (const auto& p : published) {
@@ -600,15 +604,19 @@ void add_published(Table& table, const std::vector<PublishedNumber>& published) 
             protocols.push_back(p.convention);
         }
       }
-      bool any = std::any_of(paper.entries.begin(), paper.entries.end(), [](const Entry& e) { return !e.empty(); });
-      if (!any) continue;
-      std::string text = "published: " + source;
-      for (const auto& protocol : protocols) text += "; " + protocol;
-      paper.notes.push_back(footnote(table, text));
+      if (std::all_of(paper.entries.begin(), paper.entries.end(), [](const Entry& e) { return e.empty(); })) continue;
+      paper.source = source;
       papers.push_back(std::move(paper));
+      protocols_of.push_back(std::move(protocols));
     }
-    rows.push_back(std::move(row));
-    for (auto& paper : papers) rows.push_back(std::move(paper));
+    if (papers.empty()) continue;
+    const int note = footnote(table, "published: " + source);  // numbered before its rows' notes, as they read
+    for (size_t i = 0; i < papers.size(); ++i) {
+      papers[i].source_note = note;
+      if (!protocols_of[i].empty())
+        papers[i].notes.push_back(footnote(table, "published with protocol: " + join(protocols_of[i], "; ")));
+      rows.push_back(std::move(papers[i]));
+    }
   }
   table.rows = std::move(rows);
 }

@@ -63,8 +63,14 @@ struct Row {
   std::string registry;  // the registry name (published numbers match on it)
   bool published = false;  // the papers' numbers for `registry`, not a measurement
   std::vector<Entry> entries;  // one per column
-  std::vector<int> notes;      // footnotes of the whole row (the source of published numbers)
+  std::vector<int> notes;      // footnotes of the whole row (the protocol of published numbers)
+  // Published rows: the citation of their source ("Title, arXiv:..., Table 2"), and the footnote that carries it.
+  // They follow the measured rows, grouped by source in order of first appearance, each group under a header.
+  std::string source;
+  int source_note = 0;
   std::string label() const { return published ? model + " (published)" : model; }
+  // The source's short name for a group header: the citation up to its first ", ".
+  std::string source_title() const { return source.substr(0, source.find(", ")); }
 };
 
 struct Table {
