@@ -106,32 +106,23 @@ json settings_without_seed(const std::string& text) {
 
 std::string value_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
+// One setting as a header shows it, "bs 1", "224 px", "key=value"; `compact`: "bs1", "224px" (the labels of plots).
+std::string setting_text(const std::string& key, const json& value, bool compact) {
+  if (key == "batch_size") return (compact ? "bs" : "bs ") + value_text(value);
+  if (key == "resolution" || key == "img_size" || key == "input_size") return value_text(value) + (compact ? "px" : " px");
+  return key + "=" + value_text(value);
+}
+
 std::string settings_suffix(const json& settings) {
   std::string out;
-  for (const auto& [key, value] : settings.items()) {
-    out += " ";
-    if (key == "batch_size")
-      out += "bs" + value_text(value);
-    else if (key == "resolution" || key == "img_size" || key == "input_size")
-      out += value_text(value) + "px";
-    else
-      out += key + "=" + value_text(value);
-  }
+  for (const auto& [key, value] : settings.items()) out += " " + setting_text(key, value, true);
   return out;
 }
 
-// "bs 1", "224 px", "key=value": the settings of a column as its header shows them.
+// The settings of a column as its header shows them: "bs 8, 512 px".
 std::string settings_detail(const json& settings) {
   std::string out;
-  for (const auto& [key, value] : settings.items()) {
-    out += out.empty() ? "" : ", ";
-    if (key == "batch_size")
-      out += "bs " + value_text(value);
-    else if (key == "resolution" || key == "img_size" || key == "input_size")
-      out += value_text(value) + " px";
-    else
-      out += key + "=" + value_text(value);
-  }
+  for (const auto& [key, value] : settings.items()) out += (out.empty() ? "" : ", ") + setting_text(key, value, false);
   return out;
 }
 
