@@ -62,7 +62,8 @@ std::string pvalue_text(double p, Format f) {
 
 // `quartiles`: a timing reads "median [q1, q3]", else its median alone. The best entry of a column is bold in LaTeX
 // and HTML; a published row's entries are italic in LaTeX (HTML styles its row).
-std::string entry_text(const Entry& e, const Column& c, Format f, bool quartiles, bool published = false) {
+// `seeds`: every entry over seeds has that many (the legend says so), so none repeats "(n=k)".
+std::string entry_text(const Entry& e, const Column& c, Format f, bool quartiles, int seeds, bool published = false) {
   std::string text;
   auto fixed2 = [&](double v, bool with_sign = false) { return fixed(v, c.decimals, with_sign); };
   const std::string pm = f == Format::latex ? " $\\pm$ " : " ± ";
@@ -72,7 +73,8 @@ std::string entry_text(const Entry& e, const Column& c, Format f, bool quartiles
     text = std::isnan(e.mean()) ? "NaN" : e.mean() > 0 ? "inf" : "-inf";  // the footnote says why
   } else if (e.values.size() > 1) {
     const stats::Summary s = e.summary();
-    text = fixed2(s.mean) + pm + fixed2((s.ci_high - s.ci_low) / 2) + " (n=" + std::to_string(s.n) + ")";
+    text = fixed2(s.mean) + pm + fixed2((s.ci_high - s.ci_low) / 2);
+    if (!seeds) text += " (n=" + std::to_string(s.n) + ")";
   } else if (const auto spread = e.spread(); spread && quartiles) {
     text = fixed2(e.values[0]) + " [" + fixed2(spread->q1) + ", " + fixed2(spread->q3) + "]";
   } else {
@@ -138,7 +140,7 @@ std::string render_markdown(const Table& t) {
     }
     s << "| " << row_label(row, Format::md) << " |";
     for (size_t i = 0; i < row.entries.size(); ++i)
-      s << " " << entry_text(row.entries[i], t.columns[i], Format::md, t.quartiles) << " |";
+      s << " " << entry_text(row.entries[i], t.columns[i], Format::md, t.quartiles, t.seeds) << " |";
     s << "\n";
   }
   auto notes = notes_text(t, Format::md);
@@ -241,7 +243,7 @@ std::string render_latex(const Table& t, bool fit) {
     }
     s << row_label(row, Format::latex);
     for (size_t i = 0; i < row.entries.size(); ++i)
-      s << " & " << entry_text(row.entries[i], t.columns[i], Format::latex, t.quartiles, row.published);
+      s << " & " << entry_text(row.entries[i], t.columns[i], Format::latex, t.quartiles, t.seeds, row.published);
     s << " \\\\\n";
   }
   s << "\\bottomrule\n\\end{tabular}" << (fit ? "}" : "") << "\n";
@@ -349,7 +351,7 @@ std::string render_html(const Table& t) {
       << "</td>";
     for (size_t i = 0; i < row.entries.size(); ++i)
       s << "<td" << sort_value(row.entries[i]) << ">"
-        << entry_text(row.entries[i], t.columns[i], Format::html, t.quartiles) << "</td>";
+        << entry_text(row.entries[i], t.columns[i], Format::html, t.quartiles, t.seeds) << "</td>";
     s << "</tr>\n";
   }
   if (!t.rows.empty()) s << "</tbody>\n";

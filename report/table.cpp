@@ -308,9 +308,19 @@ void describe_entries(Table& table) {
       any_noisy |= e.noisy;
       any_best |= e.best;
     }
-  if (any_seeds)
+  std::set<size_t> seed_counts;
+  for (const auto& row : table.rows)
+    for (const auto& e : row.entries)
+      if (e.values.size() > 1) seed_counts.insert(e.values.size());
+  table.seeds = seed_counts.size() == 1 ? static_cast<int>(*seed_counts.begin()) : 0;
+  if (table.seeds) {
+    const std::string k = std::to_string(table.seeds), dof = std::to_string(table.seeds - 1);
+    table.legend.push_back("a ± h: mean over " + k + " seeds ± half-width of its 95% confidence interval (Student's t, " +
+                           dof + " degrees of freedom).");
+  } else if (any_seeds) {
     table.legend.push_back("a ± h (n=k): mean over k seeds ± half-width of its 95% confidence interval (Student's t, "
                            "k - 1 degrees of freedom).");
+  }
   if (any_spread)
     table.legend.push_back(table.quartiles ? "m [q1, q3]: median and interquartile range of the timed repetitions."
                                            : "Timings: median of the timed repetitions (quartiles in --detail).");

@@ -542,6 +542,22 @@ TEST(ReportView, MetricsChooseAndOrderTheColumns) {
   EXPECT_EQ(err.find('\n'), err.size() - 1);
 }
 
+TEST(ReportView, OneSeedCountIsSaidOnceNotInEveryEntry) {
+  auto db = fill_database("report_view_seeds");
+  ReportOptions options;
+  options.db = db.string();
+  options.published = "";
+  options.metrics = {"top1"};  // three seeds each
+  std::string md = report(options);
+  EXPECT_NE(md.find("| vit_tiny_patch16_224 | 72.30 ± 0.50 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("a ± h: mean over 3 seeds ± half-width of its 95% confidence interval (Student's t, 2 degrees"),
+            std::string::npos)
+      << md;
+  options.metrics = {"top1", "miou@ade20k"};  // three and two: each entry says its own
+  md = report(options);
+  EXPECT_NE(md.find("| vit_tiny_patch16_224 | 72.30 ± 0.50 (n=3) | 17.30 ± 2.54 (n=2) |"), std::string::npos) << md;
+}
+
 TEST(ReportView, BestEntryOfEachColumnIsBoldInItsDirection) {
   auto db = fill_quickstart_database("report_view_best");
   ReportOptions options;
