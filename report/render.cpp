@@ -36,6 +36,8 @@ std::string escape(const std::string& text, Format f) {
       for (size_t at; (at = out.find("±")) != std::string::npos;) out.replace(at, std::string("±").size(), "$\\pm$");
       for (size_t at; (at = out.find("†")) != std::string::npos;)
         out.replace(at, std::string("†").size(), "$^\\dagger$");
+      // "--" would typeset as an en dash ("--detail" as "–detail").
+      for (size_t at = 0; (at = out.find("--", at)) != std::string::npos; at += 3) out.replace(at, 2, "-{}-");
       return out;
     }
     case Format::html: return html_text(text);

@@ -354,6 +354,8 @@ TEST(Report, LatexIsBooktabsWithEscapedUnderscores) {
   for (std::string line; std::getline(lines, line);)
     if (line.rfind("%", 0) != 0) typeset += line + "\n";
   EXPECT_EQ(typeset.find("vit_tiny"), std::string::npos);
+  options.detail = false;
+  EXPECT_NE(report(options).find("(quartiles in -{}-detail)"), std::string::npos) << "two hyphens, not an en dash";
 }
 
 TEST(Report, SelectsRunsBySuiteAndId) {
