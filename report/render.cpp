@@ -88,7 +88,9 @@ std::string entry_text(const Entry& e, const Column& c, Format f, bool quartiles
   if (e.noisy) text += f == Format::latex ? "$^\\dagger$" : f == Format::html ? "&dagger;" : "†";
   if (e.vs_baseline) {
     const Comparison& d = *e.vs_baseline;
-    text += " (" + fixed2(d.difference, true) + (d.significant ? "*" : "") + ", " + pvalue_text(d.p, f) + ")";
+    // LaTeX, a paper's table: the difference and its mark; the p-value is in the CSV and JSON.
+    text += " (" + fixed2(d.difference, true) + (d.significant ? "*" : "") +
+            (f == Format::latex ? "" : ", " + pvalue_text(d.p, f)) + ")";
   }
   return text + marks(e.notes, f);
 }
@@ -120,7 +122,8 @@ std::vector<std::string> notes_text(const Table& t, Format f) {
   std::vector<std::string> lines;
   for (size_t i = 0; i < t.footnotes.size(); ++i)
     lines.push_back("[" + std::to_string(i + 1) + "] " + escape(t.footnotes[i], f));
-  for (const auto& l : t.legend) lines.push_back(escape(l, f));
+  for (size_t i = 0; i < t.legend.size(); ++i)
+    lines.push_back(escape(f == Format::latex && t.baseline_legend == i ? t.baseline_legend_compact : t.legend[i], f));
   return lines;
 }
 

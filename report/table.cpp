@@ -722,6 +722,11 @@ void apply_baseline(Table& table, const std::string& model, double alpha) {
   }
   char level[16];
   std::snprintf(level, sizeof level, "%g", alpha);
+  table.baseline_legend = table.legend.size();
+  table.baseline_legend_compact = "(+d): difference to " + model + "; * marks a two-sided p < " + std::string(level) +
+                                  " (Welch's t-test over seeds; Mann-Whitney U over the timed repetitions of a timing; "
+                                  "no mark: not significant, or not testable with fewer than 2 values or no spread; p-values in the CSV "
+                                  "and JSON reports). No correction for multiple comparisons.";
   table.legend.push_back("(+d, p=x): difference to " + model + " and its two-sided p-value; * marks p < " + level +
                          " (Welch's t-test over seeds; Mann-Whitney U over the timed repetitions of a timing; "
                          "n/a: fewer than 2 values or no spread). No correction for multiple comparisons.");

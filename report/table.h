@@ -84,6 +84,10 @@ struct Table {
   std::optional<std::string> baseline;
   bool group_by_dataset = false;  // some metric was measured on several datasets
   bool quartiles = true;          // timings read "median [q1, q3]"; the main view shows the median alone
+  // The legend line on differences to the baseline, and its form for a table whose entries show the difference and
+  // its significance mark only (LaTeX: p-values stay in the CSV and JSON).
+  std::optional<size_t> baseline_legend;
+  std::string baseline_legend_compact;
   int seeds = 0;  // when every entry over seeds has the same number k of them: k, said once in the legend, not per entry
   std::vector<std::string> hidden;  // names of the measured metrics the chosen view leaves out
 };

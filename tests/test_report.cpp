@@ -358,6 +358,22 @@ TEST(Report, LatexIsBooktabsWithEscapedUnderscores) {
   EXPECT_NE(report(options).find("(quartiles in -{}-detail)"), std::string::npos) << "two hyphens, not an en dash";
 }
 
+TEST(Report, LatexShowsDifferencesWithTheirMarkAndLeavesPValuesToTheData) {
+  auto db = fill_database("report_tex_baseline");
+  ReportOptions options;
+  options.db = db.string();
+  options.format = "latex";
+  options.published = "";
+  options.baseline = kTiny;
+  const std::string tex = report(options);
+  EXPECT_NE(tex.find("74.00 $\\pm$ 0.50 (n=3) (+1.70*) &"), std::string::npos) << tex;
+  EXPECT_NE(tex.find("5.72 (+0.00) &"), std::string::npos) << tex;
+  EXPECT_EQ(tex.find("$p"), std::string::npos) << tex;
+  EXPECT_NE(tex.find("no mark: not significant, or not testable"), std::string::npos) << tex;
+  options.format = "md";
+  EXPECT_NE(report(options).find("(+1.70*, p<0.001)"), std::string::npos) << "Markdown keeps the p-value";
+}
+
 TEST(Report, SelectsRunsBySuiteAndId) {
   auto db = fill_database("report_select");
   {
