@@ -6,6 +6,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace locbench::report {
 
@@ -22,6 +23,12 @@ struct ReportOptions {
   // a missing file named explicitly is an error.
   std::string published = "results/published.json";
   std::string out;  // a file to write instead of the stream
+  // The view (report/table.h select_columns): metric names in the order shown ("top1,latency,params"; empty: the
+  // main table), and `detail`: every measured column, timings with their quartiles.
+  std::vector<std::string> metrics;
+  bool detail = false;
+  // LaTeX: the tabular scaled down to \linewidth when it is wider (\resizebox; needs graphicx), never up.
+  bool latex_fit = false;
 };
 
 // Writes the table of one run to `out` (or the file options.out). Returns 0; after writing a one-line message to

@@ -20,27 +20,46 @@ namespace {
 
 using nlohmann::json;
 
-// How a known metric is named and scaled; see harness/store/SCHEMA.md.
+// How a known metric is named and scaled, whether more is better, and whether it belongs in the main table; see
+// harness/store/SCHEMA.md.
 struct MetricDisplay {
   const char* metric;
   const char* stored_unit;
   const char* name;        // empty: the shown unit is the name ("GMACs (fvcore)")
   const char* shown_unit;
   double scale;
+  int better;              // +1 higher is better, -1 lower, 0 neither
+  bool main;               // in the default (paper-sized) table; the others are in --detail
+  int decimals;            // shown after the point
 };
 
+// In the main table's order; the secondary figures follow the metric they detail.
 constexpr MetricDisplay kDisplays[] = {
-    {"params", "count", "Params", "M", 1e-6},
-    {"macs", "MACs", "", "GMACs", 1e-9},
-    {"flops", "FLOPs", "", "GFLOPs", 1e-9},
-    {"latency", "ms", "Latency", "ms", 1.0},
-    {"throughput", "img/s", "Throughput", "img/s", 1.0},
-    {"top1", "%", "Top-1", "%", 1.0},
-    {"top5", "%", "Top-5", "%", 1.0},
-    {"miou", "%", "mIoU", "%", 1.0},
-    {"aacc", "%", "aAcc", "%", 1.0},
-    {"macc", "%", "mAcc", "%", 1.0},
-    {"peak_memory", "bytes", "Peak memory", "MiB", 1.0 / (1024.0 * 1024.0)},
+    {"params", "count", "Params", "M", 1e-6, -1, true, 2},
+    {"macs", "MACs", "", "GMACs", 1e-9, -1, true, 2},
+    {"flops", "FLOPs", "", "GFLOPs", 1e-9, -1, false, 2},
+    {"latency", "ms", "Latency", "ms", 1.0, -1, true, 2},
+    {"latency_p90", "ms", "Latency p90", "ms", 1.0, -1, false, 2},
+    {"latency_min", "ms", "Latency min", "ms", 1.0, -1, false, 2},
+    {"latency_cpu", "ms", "Latency CPU time", "ms", 1.0, -1, false, 2},
+    {"image_latency", "ms", "Latency per image", "ms", 1.0, -1, true, 2},
+    {"image_latency_cpu", "ms", "Latency per image CPU time", "ms", 1.0, -1, false, 2},
+    {"throughput", "img/s", "Throughput", "img/s", 1.0, +1, true, 1},
+    {"throughput_cpu", "img/s", "Throughput per CPU second", "img/s", 1.0, +1, false, 1},
+    {"step_time", "ms", "Step time", "ms", 1.0, -1, false, 2},
+    {"peak_memory", "bytes", "Peak memory", "MiB", 1.0 / (1024.0 * 1024.0), -1, true, 0},
+    {"top1", "%", "Top-1", "%", 1.0, +1, true, 2},
+    {"top5", "%", "Top-5", "%", 1.0, +1, false, 2},
+    {"miou", "%", "mIoU", "%", 1.0, +1, true, 2},
+    {"aacc", "%", "aAcc", "%", 1.0, +1, false, 2},
+    {"macc", "%", "mAcc", "%", 1.0, +1, false, 2},
+    {"train_time", "s", "Training time", "s", 1.0, -1, false, 0},
+    {"traced_time", "ms", "Traced time", "ms", 1.0, -1, false, 2},
+    {"sdpa_time", "ms", "SDPA time", "ms", 1.0, -1, false, 2},
+    {"distinct_kernels", "count", "Distinct kernels", "", 1.0, 0, false, 0},
+    {"distinct_ops", "count", "Distinct ops", "", 1.0, 0, false, 0},
+    {"kernel_launches", "count", "Kernel launches", "", 1.0, 0, false, 0},
+    {"op_calls", "count", "Op calls", "", 1.0, 0, false, 0},
 };
 
 const MetricDisplay* display_of(const std::string& metric, const std::string& unit) {
@@ -49,9 +68,23 @@ const MetricDisplay* display_of(const std::string& metric, const std::string& un
   return nullptr;
 }
 
-// A timing without its batch size means nothing, so these always show it.
+// The main table's order of metrics; others follow in the order they were recorded.
+size_t main_rank(const std::string& metric) {
+  for (size_t i = 0; i < std::size(kDisplays); ++i)
+    if (metric == kDisplays[i].metric) return i;
+  return std::size(kDisplays);
+}
+
+bool is_main(const std::string& metric) {
+  for (const auto& d : kDisplays)
+    if (metric == d.metric) return d.main;
+  return true;  // a metric this table does not know is shown rather than hidden
+}
+
+// A timing or a memory figure without its batch size means nothing, so these always show it.
 bool always_shows_batch_size(const std::string& metric) {
-  return metric == "latency" || metric == "throughput" || metric == "peak_memory";
+  return metric.starts_with("latency") || metric.starts_with("image_latency") || metric.starts_with("throughput") ||
+         metric == "step_time" || metric == "peak_memory";
 }
 
 // JSON a run stored (its settings, its suite): a database file may come from anyone, so it is parsed as untrusted
@@ -73,17 +106,23 @@ json settings_without_seed(const std::string& text) {
 
 std::string value_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
+// One setting as a header shows it, "bs 1", "224 px", "key=value"; `compact`: "bs1", "224px" (the labels of plots).
+std::string setting_text(const std::string& key, const json& value, bool compact) {
+  if (key == "batch_size") return (compact ? "bs" : "bs ") + value_text(value);
+  if (key == "resolution" || key == "img_size" || key == "input_size") return value_text(value) + (compact ? "px" : " px");
+  return key + "=" + value_text(value);
+}
+
 std::string settings_suffix(const json& settings) {
   std::string out;
-  for (const auto& [key, value] : settings.items()) {
-    out += " ";
-    if (key == "batch_size")
-      out += "bs" + value_text(value);
-    else if (key == "resolution" || key == "img_size" || key == "input_size")
-      out += value_text(value) + "px";
-    else
-      out += key + "=" + value_text(value);
-  }
+  for (const auto& [key, value] : settings.items()) out += " " + setting_text(key, value, true);
+  return out;
+}
+
+// The settings of a column as its header shows them: "bs 8, 512 px".
+std::string settings_detail(const json& settings) {
+  std::string out;
+  for (const auto& [key, value] : settings.items()) out += (out.empty() ? "" : ", ") + setting_text(key, value, false);
   return out;
 }
 
@@ -130,6 +169,13 @@ Column make_column(const std::string& metric, const store::Cell& cell, const sto
   if (d && *d->name && !c.convention.empty()) paren += (paren.empty() ? "" : ", ") + c.convention;
   if (!d && !c.convention.empty()) paren += (paren.empty() ? "" : ", ") + c.convention;
   c.label = name + settings_suffix(c.settings) + (paren.empty() ? "" : " (" + paren + ")");
+  c.name = name;
+  c.detail = d ? c.unit : r.unit;
+  if (d && !*d->name) c.detail.clear();  // "GMACs" is its own unit
+  const std::string shown = settings_detail(c.settings);
+  if (!shown.empty()) c.detail += (c.detail.empty() ? "" : ", ") + shown;
+  c.better = d ? d->better : 0;
+  c.decimals = d ? d->decimals : 2;
   return c;
 }
 
@@ -194,7 +240,7 @@ void mark_failure(Table& table, std::map<std::string, size_t>& row_of, const sto
     Column own;
     own.metric = own.measurement = cell.measurement;
     own.dataset = cell.dataset;
-    own.label = cell.measurement;
+    own.label = own.name = cell.measurement;
     table.columns.push_back(own);
     for (auto& row : table.rows) row.entries.emplace_back();
     targets.push_back(table.columns.size() - 1);
@@ -203,6 +249,20 @@ void mark_failure(Table& table, std::map<std::string, size_t>& row_of, const sto
     Entry& e = table.rows[row_of.at(cell.row_label())].entries[i];
     e.failed = true;
     add_note(e, note);
+  }
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");
+
+// The columns `order` names, in that order, with their entries.
+void keep_columns(Table& table, const std::vector<size_t>& order) {
+  std::vector<Column> columns;
+  for (size_t i : order) columns.push_back(table.columns[i]);
+  table.columns = std::move(columns);
+  for (auto& row : table.rows) {
+    std::vector<Entry> entries;
+    for (size_t i : order) entries.push_back(row.entries[i]);
+    row.entries = std::move(entries);
   }
 }
 
@@ -215,20 +275,76 @@ void group_columns_by_dataset(Table& table) {
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   auto rank = [&](size_t i) { return std::find(datasets.begin(), datasets.end(), table.columns[i].dataset) - datasets.begin(); };
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return rank(a) < rank(b); });
-  std::vector<Column> columns;
-  for (size_t i : order) columns.push_back(table.columns[i]);
-  table.columns = std::move(columns);
-  for (auto& row : table.rows) {
-    std::vector<Entry> entries;
-    for (size_t i : order) entries.push_back(row.entries[i]);
-    row.entries = std::move(entries);
+  keep_columns(table, order);
+}
+
+// Bold in the table: per column with a direction, the best finite mean among two or more measured rows.
+void mark_best(Table& table) {
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    const int better = table.columns[i].better;
+    std::vector<Entry*> finite;
+    for (auto& row : table.rows) {
+      if (row.published) continue;
+      Entry& e = row.entries[i];
+      e.best = false;
+      if (!e.values.empty() && !e.failed && std::isfinite(e.mean())) finite.push_back(&e);
+    }
+    if (better == 0 || finite.size() < 2) continue;
+    double best = finite.front()->mean();
+    for (const Entry* e : finite) best = better > 0 ? std::max(best, e->mean()) : std::min(best, e->mean());
+    for (Entry* e : finite) e->best = e->mean() == best;
   }
+}
+
+// The unnumbered notes on how to read the shown entries: intervals, quartiles, noise, bold, each column's protocol,
+// and the metrics the view leaves out.
+void describe_entries(Table& table) {
+  table.legend.clear();
+  bool any_seeds = false, any_spread = false, any_noisy = false, any_best = false;
+  for (const auto& row : table.rows)
+    for (const auto& e : row.entries) {
+      any_seeds |= e.values.size() > 1;
+      any_spread |= e.values.size() == 1 && e.spread().has_value();
+      any_noisy |= e.noisy;
+      any_best |= e.best;
+    }
+  std::set<size_t> seed_counts;
+  for (const auto& row : table.rows)
+    for (const auto& e : row.entries)
+      if (e.values.size() > 1) seed_counts.insert(e.values.size());
+  table.seeds = seed_counts.size() == 1 ? static_cast<int>(*seed_counts.begin()) : 0;
+  if (table.seeds) {
+    const std::string k = std::to_string(table.seeds), dof = std::to_string(table.seeds - 1);
+    table.legend.push_back("a ± h: mean over " + k + " seeds ± half-width of its 95% confidence interval (Student's t, " +
+                           dof + " degrees of freedom).");
+  } else if (any_seeds) {
+    table.legend.push_back("a ± h (n=k): mean over k seeds ± half-width of its 95% confidence interval (Student's t, "
+                           "k - 1 degrees of freedom).");
+  }
+  if (any_spread)
+    table.legend.push_back(table.quartiles ? "m [q1, q3]: median and interquartile range of the timed repetitions."
+                                           : "Timings: median of the timed repetitions (quartiles in --detail).");
+  if (any_noisy)
+    table.legend.push_back("†: noisy, the timed repetitions spread by more than 10% of their median (IQR / median); "
+                           "rerun on a quiet machine before reading it as a difference.");
+  if (any_best)
+    table.legend.push_back("Bold: the best measured entry of its column (higher is better for accuracy, mIoU and "
+                           "throughput; lower for latency, memory, parameters and MACs), by mean or median alone.");
+  std::vector<std::string> protocols;
+  for (const auto& c : table.columns) {
+    if (c.convention.empty()) continue;
+    const std::string line = c.name + ": " + c.convention + ".";
+    if (std::find(protocols.begin(), protocols.end(), line) == protocols.end()) protocols.push_back(line);
+  }
+  if (!protocols.empty()) table.legend.push_back("Protocols. " + join(protocols, " "));
+  if (!table.hidden.empty())
+    table.legend.push_back("Also measured, in the detail table (--detail): " + join(table.hidden) + ".");
 }
 
 // One line of text: provenance values are user and machine strings, and a header line must stay one line.
 std::string provenance_line(const std::string& text) { return locbench::one_line(text, 2000); }
 
-std::string join(const std::vector<std::string>& items, const std::string& sep = ", ") {
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : sep) + item;
   return out;
@@ -415,21 +531,8 @@ Table build_table(const store::Run& run, const std::vector<store::Cell>& cells) 
   for (const auto& [metric, datasets] : datasets_of_metric) table.group_by_dataset |= datasets.size() > 1;
   if (table.group_by_dataset) group_columns_by_dataset(table);
 
-  bool any_seeds = false, any_spread = false, any_noisy = false;
-  for (const auto& row : table.rows)
-    for (const auto& e : row.entries) {
-      any_seeds |= e.values.size() > 1;
-      any_spread |= e.values.size() == 1 && e.spread().has_value();
-      any_noisy |= e.noisy;
-    }
-  if (any_seeds)
-    table.legend.push_back("a ± h (n=k): mean over k seeds ± half-width of its 95% confidence interval (Student's t, "
-                           "k - 1 degrees of freedom).");
-  if (any_spread)
-    table.legend.push_back("m [q1, q3]: median and interquartile range of the timed repetitions.");
-  if (any_noisy)
-    table.legend.push_back("†: noisy, the timed repetitions spread by more than 10% of their median (IQR / median); "
-                           "rerun on a quiet machine before reading it as a difference.");
+  mark_best(table);
+  describe_entries(table);
   describe_provenance(table, cells);
   return table;
 }
@@ -475,16 +578,20 @@ std::vector<PublishedNumber> load_published(const std::string& path) {
   return out;
 }
 
-// One "(published)" row per model and source, under the model's measured row, with the numbers that apply to it.
+// One "(published)" row per model and source with the numbers that apply to the model's measured row; after the
+// measured rows, grouped by source (in order of first appearance), in the measured rows' order within a group.
 void add_published(Table& table, const std::vector<PublishedNumber>& published) {
-  std::vector<Row> rows;
-  for (auto& row : table.rows) {
-    std::vector<std::string> sources;
+  std::vector<std::string> sources;
+  for (const auto& row : table.rows)
     for (const auto& p : published)
-      if (p.model == row.registry && std::find(sources.begin(), sources.end(), p.source) == sources.end())
+      if (!row.published && p.model == row.registry && std::find(sources.begin(), sources.end(), p.source) == sources.end())
         sources.push_back(p.source);
+  std::vector<Row> rows = table.rows;
+  for (const auto& source : sources) {
     std::vector<Row> papers;
-    for (const auto& source : sources) {
+    std::vector<std::vector<std::string>> protocols_of;
+    for (const auto& row : table.rows) {
+      if (row.published) continue;
       Row paper{row.model, row.registry, true, std::vector<Entry>(table.columns.size()), {}};
       std::vector<std::string> protocols;
       for (const auto& p : published) {
@@ -498,17 +605,76 @@ void add_published(Table& table, const std::vector<PublishedNumber>& published) 
             protocols.push_back(p.convention);
         }
       }
-      bool any = std::any_of(paper.entries.begin(), paper.entries.end(), [](const Entry& e) { return !e.empty(); });
-      if (!any) continue;
-      std::string text = "published: " + source;
-      for (const auto& protocol : protocols) text += "; " + protocol;
-      paper.notes.push_back(footnote(table, text));
+      if (std::all_of(paper.entries.begin(), paper.entries.end(), [](const Entry& e) { return e.empty(); })) continue;
+      paper.source = source;
       papers.push_back(std::move(paper));
+      protocols_of.push_back(std::move(protocols));
     }
-    rows.push_back(std::move(row));
-    for (auto& paper : papers) rows.push_back(std::move(paper));
+    if (papers.empty()) continue;
+    const int note = footnote(table, "published: " + source);  // numbered before its rows' notes, as they read
+    for (size_t i = 0; i < papers.size(); ++i) {
+      papers[i].source_note = note;
+      if (!protocols_of[i].empty())
+        papers[i].notes.push_back(footnote(table, "published with protocol: " + join(protocols_of[i], "; ")));
+      rows.push_back(std::move(papers[i]));
+    }
   }
   table.rows = std::move(rows);
+}
+
+void select_columns(Table& table, const std::vector<std::string>& metrics, bool detail) {
+  auto alias = [](const std::string& m) { return m == "gmacs" ? std::string("macs") : m == "memory" ? std::string("peak_memory") : m; };
+  std::vector<size_t> order;
+  if (!metrics.empty()) {
+    for (const auto& selector : metrics) {
+      const size_t at = selector.find('@');
+      const std::string metric = alias(selector.substr(0, at));
+      const std::optional<std::string> dataset =
+          at == std::string::npos ? std::nullopt : std::optional<std::string>(selector.substr(at + 1));
+      bool found = false;
+      for (size_t i = 0; i < table.columns.size(); ++i) {
+        const Column& c = table.columns[i];
+        if (c.metric != metric || (dataset && c.dataset != *dataset)) continue;
+        found = true;
+        if (std::find(order.begin(), order.end(), i) == order.end()) order.push_back(i);
+      }
+      if (!found) {
+        std::vector<std::string> there;
+        for (const auto& c : table.columns) {
+          const std::string name = c.metric + (c.dataset.empty() ? "" : "@" + c.dataset);
+          if (std::find(there.begin(), there.end(), name) == there.end()) there.push_back(name);
+        }
+        throw std::invalid_argument("--metrics: no column of '" + selector + "' in run " +
+                                    std::to_string(table.run.id) + " (there are: " + join(there) + ")");
+      }
+    }
+  } else {
+    for (size_t i = 0; i < table.columns.size(); ++i)
+      if (detail || is_main(table.columns[i].metric) || table.columns[i].measurement == table.columns[i].metric)
+        order.push_back(i);  // a failure's own column is always shown
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return main_rank(table.columns[a].metric) < main_rank(table.columns[b].metric);
+    });
+  }
+  table.hidden.clear();
+  for (size_t i = 0; i < table.columns.size(); ++i)
+    if (std::find(order.begin(), order.end(), i) == order.end() &&
+        std::find(table.hidden.begin(), table.hidden.end(), table.columns[i].name) == table.hidden.end())
+      table.hidden.push_back(table.columns[i].name);
+  keep_columns(table, order);
+  if (table.group_by_dataset) group_columns_by_dataset(table);
+  // Two shown columns that would read the same differ by convention: their headers say it.
+  std::vector<bool> ambiguous(table.columns.size(), false);
+  for (size_t i = 0; i < table.columns.size(); ++i)
+    for (size_t j = 0; j < table.columns.size(); ++j) {
+      const Column &a = table.columns[i], &b = table.columns[j];
+      ambiguous[i] = ambiguous[i] || (i != j && a.dataset == b.dataset && a.header() == b.header() &&
+                                      a.convention != b.convention && !a.convention.empty());
+    }
+  for (size_t i = 0; i < table.columns.size(); ++i)
+    if (ambiguous[i]) table.columns[i].detail += (table.columns[i].detail.empty() ? "" : ", ") + table.columns[i].convention;
+  table.quartiles = detail;
+  describe_entries(table);
 }
 
 // The test of an entry against the baseline's: Welch over seeds when both have two or more, else Mann-Whitney U over
@@ -556,6 +722,11 @@ void apply_baseline(Table& table, const std::string& model, double alpha) {
   }
   char level[16];
   std::snprintf(level, sizeof level, "%g", alpha);
+  table.baseline_legend = table.legend.size();
+  table.baseline_legend_compact = "(+d): difference to " + model + "; * marks a two-sided p < " + std::string(level) +
+                                  " (Welch's t-test over seeds; Mann-Whitney U over the timed repetitions of a timing; "
+                                  "no mark: not significant, or not testable with fewer than 2 values or no spread; p-values in the CSV "
+                                  "and JSON reports). No correction for multiple comparisons.";
   table.legend.push_back("(+d, p=x): difference to " + model + " and its two-sided p-value; * marks p < " + level +
                          " (Welch's t-test over seeds; Mann-Whitney U over the timed repetitions of a timing; "
                          "n/a: fewer than 2 values or no spread). No correction for multiple comparisons.");
@@ -563,7 +734,7 @@ void apply_baseline(Table& table, const std::string& model, double alpha) {
     if (tested[i] && !any_significant[i]) {
       const Column& c = table.columns[i];
       const std::string label =
-          (table.group_by_dataset && !c.dataset.empty() ? dataset_label(c.dataset) + " " : "") + c.label;
+          (table.group_by_dataset && !c.dataset.empty() ? dataset_label(c.dataset) + " " : "") + c.header();
       table.legend.push_back(label + ": no model differs significantly from " + model + " (p < " + level + ").");
     }
 }

@@ -20,7 +20,13 @@ struct Column {
   std::string metric, measurement, dataset, unit, convention;  // unit as shown (after scaling)
   nlohmann::json settings = nlohmann::json::object();          // what tells it from its siblings; never seed
   double scale = 1.0;                                          // stored value * scale = shown value
-  std::string label;                                           // e.g. "Latency bs1 (ms, median)"
+  std::string label;                                           // e.g. "Latency bs1 (ms, median)" (plots, JSON)
+  // The table's header: the metric's name, then unit and distinguishing settings, e.g. "Latency (ms, bs 1)"; the
+  // convention goes to a legend line, unless two shown columns would otherwise read the same.
+  std::string name, detail;
+  std::string header() const { return detail.empty() ? name : name + " (" + detail + ")"; }
+  int decimals = 2;  // shown after the point (text formats; CSV and JSON carry every digit)
+  int better = 0;  // +1: higher is better (accuracy, throughput), -1: lower (latency, memory, size), 0: neither
 };
 
 // An entry against the baseline's entry of the same column: the difference of means over seeds (Welch's t-test, with
@@ -43,6 +49,7 @@ struct Entry {
   nlohmann::json settings = nlohmann::json::object();    // of the entry's cells (resolution, batch_size, ...)
   std::vector<int> notes;  // footnote numbers (failures, sources of published numbers)
   bool failed = false;
+  bool best = false;  // the best finite mean of its column among the measured rows (ties: each), in bold
   std::optional<Comparison> vs_baseline;
   bool empty() const { return values.empty() && !failed; }
   double mean() const;
@@ -56,8 +63,14 @@ struct Row {
   std::string registry;  // the registry name (published numbers match on it)
   bool published = false;  // the papers' numbers for `registry`, not a measurement
   std::vector<Entry> entries;  // one per column
-  std::vector<int> notes;      // footnotes of the whole row (the source of published numbers)
+  std::vector<int> notes;      // footnotes of the whole row (the protocol of published numbers)
+  // Published rows: the citation of their source ("Title, arXiv:..., Table 2"), and the footnote that carries it.
+  // They follow the measured rows, grouped by source in order of first appearance, each group under a header.
+  std::string source;
+  int source_note = 0;
   std::string label() const { return published ? model + " (published)" : model; }
+  // The source's short name for a group header: the citation up to its first ", ".
+  std::string source_title() const { return source.substr(0, source.find(", ")); }
 };
 
 struct Table {
@@ -70,6 +83,13 @@ struct Table {
   nlohmann::json provenance_json = nlohmann::json::object();  // the same, structured (json format)
   std::optional<std::string> baseline;
   bool group_by_dataset = false;  // some metric was measured on several datasets
+  bool quartiles = true;          // timings read "median [q1, q3]"; the main view shows the median alone
+  // The legend line on differences to the baseline, and its form for a table whose entries show the difference and
+  // its significance mark only (LaTeX: p-values stay in the CSV and JSON).
+  std::optional<size_t> baseline_legend;
+  std::string baseline_legend_compact;
+  int seeds = 0;  // when every entry over seeds has the same number k of them: k, said once in the legend, not per entry
+  std::vector<std::string> hidden;  // names of the measured metrics the chosen view leaves out
 };
 
 // A number from a paper or a repository, as listed in results/published.json. The conditions say where it applies:
@@ -91,6 +111,11 @@ std::vector<PublishedNumber> load_published(const std::string& path);
 
 Table build_table(const store::Run& run, const std::vector<store::Cell>& cells);
 void add_published(Table& table, const std::vector<PublishedNumber>& published);
+// The view: `metrics` (metric names, optionally `@dataset`, in the order given; "gmacs" and "memory" are accepted for
+// macs and peak_memory) or, when empty, the main table: params, GMACs, latency, throughput, peak memory and the
+// accuracy metrics, one column per measured setting, timings as medians. `detail` keeps every column and the
+// quartiles. Throws std::invalid_argument naming the metrics there are when a selector matches no column.
+void select_columns(Table& table, const std::vector<std::string>& metrics, bool detail);
 void apply_baseline(Table& table, const std::string& model, double alpha = 0.05);  // throws if absent
 
 // "ade20k" -> "ADE20K"; unknown names unchanged.

@@ -102,6 +102,13 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--published", o->report.published, "Papers' numbers to show beside reproduced ones ('' for none)")
       ->capture_default_str();
   cmd->add_option("--out", o->report.out, "Write to this file instead of stdout");
+  cmd->add_option("--metrics", o->report.metrics,
+                  "Columns in this order: metric names, optionally @dataset (top1,latency,gmacs; default: the main "
+                  "table)")
+      ->delimiter(',');
+  cmd->add_flag("--detail", o->report.detail, "Every measured column (p90, min, CPU time, ...) and timing quartiles");
+  cmd->add_flag("--latex-fit", o->report.latex_fit,
+                "LaTeX: scale the table down to \\linewidth when it is wider (needs graphicx)");
   cmd->callback([o, cmd] {
     run_guarded("report", [&] {
       report::ReportOptions ro = o->report;
