@@ -228,14 +228,15 @@ class PublishedWeights(unittest.TestCase):
         r = bench("run", self.path("suite.json"), "--db", db, env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
         con = sqlite3.connect(db)
-        rows = con.execute("SELECT model, checkpoint_path, checkpoint_sha256 FROM cells ORDER BY id").fetchall()
+        # Schema 6: `model` is the registry name, `label` the suite's row label.
+        rows = con.execute("SELECT label, checkpoint_path, checkpoint_sha256 FROM cells ORDER BY id").fetchall()
         self.assertEqual(rows, [("ViT-Ti (augreg)", snapshot, sha), ("vit_pico_patch8_64", None, None)])
         self.assertEqual(con.execute("SELECT value FROM results r JOIN cells c ON c.id = r.cell_id "
-                                     "WHERE c.model = 'ViT-Ti (augreg)'").fetchone()[0], 5717416)
+                                     "WHERE c.label = 'ViT-Ti (augreg)'").fetchone()[0], 5717416)
 
     def test_unknown_tags_say_so_everywhere(self):
         r = bench("info", "vit_tiny_patch16_224.augreg_in21k_ft_in1")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)  # an unknown name is a usage error
         self.assertEqual(r.stderr.strip(), "bench info: locbench does not know the pretrained tag "
                          "'augreg_in21k_ft_in1' of vit_tiny_patch16_224 (did you mean "
                          "vit_tiny_patch16_224.augreg_in21k_ft_in1k?); its tags: augreg_in21k_ft_in1k, augreg_in21k")

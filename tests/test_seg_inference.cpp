@@ -169,19 +169,22 @@ TEST(SegmentationModel, KeysFollowMmsegEncoderDecoder) {
 }
 
 TEST(SegmentationModel, HeadLogitsAreResizedToTheUnpaddedInputNotCropped) {
-  // mmseg encode_decode: the head sees the padded grid (40 x 50 -> 48 x 56 at stride 8, 6 x 7 features) and its
-  // logits are resized to 40 x 50, so the padded margin is squeezed in rather than cut off.
+  // mmseg encode_decode: the head sees the padded grid (42 x 50 -> 48 x 56 at stride 8, 6 x 7 features) and its
+  // logits are resized to 42 x 50, so the padded margin is squeezed in rather than cut off.
   auto backbone = std::make_shared<FakeBackbone>(8);
   SegmentationModel model(backbone, linear_head(3, 8, 3));
   model->eval();
   torch::NoGradGuard no_grad;
-  const torch::Tensor x = torch::randn({1, 3, 40, 50});
+  const torch::Tensor x = torch::randn({1, 3, 42, 50});
   const torch::Tensor logits = model->forward(x);
   ASSERT_EQ(backbone->seen.back(), (std::vector<int64_t>{1, 3, 48, 56}));
-  const torch::Tensor padded = torch::nn::functional::pad(x, torch::nn::functional::PadFuncOptions({0, 6, 0, 8}));
+  const torch::Tensor padded = torch::nn::functional::pad(x, torch::nn::functional::PadFuncOptions({0, 6, 0, 6}));
   const torch::Tensor head = model->decode_head->forward(torch::avg_pool2d(padded, 8));
-  EXPECT_TRUE(torch::allclose(logits, resize_logits(head, {40, 50}), 1e-5, 1e-6));
-  EXPECT_FALSE(torch::allclose(logits, resize_logits(head, {48, 56}).narrow(2, 0, 40).narrow(3, 0, 50), 1e-3, 1e-3));
+  EXPECT_TRUE(torch::allclose(logits, resize_logits(head, {42, 50}), 1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(logits, resize_logits(head, {48, 56}).narrow(2, 0, 42).narrow(3, 0, 50), 1e-3, 1e-3));
+  // A side that is already a multiple of the stride is not padded.
+  model->forward(torch::randn({1, 3, 40, 48}));
+  EXPECT_EQ(backbone->seen.back(), (std::vector<int64_t>{1, 3, 40, 48}));
 }
 
 TEST(SlideInference, StrideLargerThanTheCropIsAnError) {

@@ -63,8 +63,9 @@ TEST(SuiteInput, IntegersAreCheckedAgainstTheTypeTheyLandIn) {
       {R"({"batch_sizes": [1, 18446744073709551615]})", "settings.batch_sizes[1]: must be between 1 and 65536"},
       {R"({"seeds": [-9223372036854775808]})", "settings.seeds[0]: must be at least 0"},
       {R"({"seeds": [18446744073709551615]})", "settings.seeds[0]: must be at most 9223372036854775807 (it is held in a 64-bit signed integer)"},
-      {R"({"img_size": 100000})", "settings.img_size: must be between 1 and 8192, got 100000"},
-      {R"({"img_size": [224, 0]})", "settings.img_size[1]: must be between 1 and 8192, got 0"},
+      {R"({"img_size": 100000})", "settings.img_size: expected a size N or \"HxW\" from 1 to 8192, got 100000"},
+      // A list in settings is a resolution sweep: each item a size of its own.
+      {R"({"img_size": [224, 0]})", "settings.img_size[1]: expected a size N or \"HxW\" from 1 to 8192, got 0"},
       {R"({"batch_sizes": []})", "settings.batch_sizes: must not be empty"},
   };
   for (const auto& c : cases) {

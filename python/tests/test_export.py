@@ -112,7 +112,7 @@ class ExportedTimmVit(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("my_vit_tiny", [row["name"] for row in json.loads(r.stdout)])
         r = bench("info", "my_vit_tinyy", env=env)
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)  # an unknown name is a usage error
         self.assertIn("did you mean my_vit_tiny?", r.stderr)
         r = bench("info", "file:" + os.path.join(self.dir, "absent.pt"))
         self.assertEqual(r.returncode, 1)
@@ -196,7 +196,7 @@ class ExportedTimmVit(unittest.TestCase):
     def test_an_exported_model_is_fixed(self):
         r = bench("forward", "--model", "file:" + self.exported, "--num-classes", "10", "--input", self.images,
                   "--output", os.path.join(self.dir, "x.safetensors"))
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)  # an option the model cannot take: a usage error
         self.assertIn("is fixed at export: num_classes cannot be changed", r.stderr)
         r = bench("forward", "--model", "file:" + self.exported, "--weights", self.weights, "--input", self.images,
                   "--output", os.path.join(self.dir, "x.safetensors"))

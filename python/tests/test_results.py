@@ -65,7 +65,8 @@ class Results(unittest.TestCase):
         # Every stored number, exactly once.
         con = sqlite3.connect(self.db)
         self.assertEqual(len(df), con.execute("SELECT count(*) FROM results").fetchone()[0])
-        stored = con.execute("SELECT c.model, r.metric, r.value FROM results r JOIN cells c ON c.id = r.cell_id "
+        stored = con.execute("SELECT COALESCE(c.label, c.model), r.metric, r.value FROM results r "
+                             "JOIN cells c ON c.id = r.cell_id "
                              "WHERE c.measurement = 'params'").fetchall()
         con.close()
         params = df[df.metric == "params"].set_index("label")["value"].to_dict()
