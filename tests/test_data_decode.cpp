@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "harness/common/files.h"
 #include "harness/data/image.h"
 #include "tests/image_test_helpers.h"
 
@@ -35,8 +36,10 @@ template <typename F>
 std::string error_of(const std::string& path, F&& read) {
   try {
     read();
-  } catch (const data::DataError& e) {
+  } catch (const std::exception& e) {
     const std::string what = e.what();
+    // Unusable files are DataErrors (bad input); failed writes are WriteErrors (a run failure).
+    EXPECT_TRUE(dynamic_cast<const data::DataError*>(&e) || dynamic_cast<const WriteError*>(&e)) << what;
     EXPECT_EQ(what.rfind(path + ": ", 0), 0u) << what;
     EXPECT_EQ(what.find('\n'), std::string::npos) << what;
     return what;
