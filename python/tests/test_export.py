@@ -115,10 +115,10 @@ class ExportedTimmVit(unittest.TestCase):
         self.assertEqual(r.returncode, 2)  # an unknown name is a usage error
         self.assertIn("did you mean my_vit_tiny?", r.stderr)
         r = bench("info", "file:" + os.path.join(self.dir, "absent.pt"))
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)  # unusable input
         self.assertIn("absent.pt: no such file", r.stderr)
         r = bench("info", "file:" + self.weights)
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)  # unusable input
         self.assertIn("this is safetensors", r.stderr)
 
     def test_a_suite_runs_it_like_a_registered_model(self):
@@ -200,7 +200,7 @@ class ExportedTimmVit(unittest.TestCase):
         self.assertIn("is fixed at export: num_classes cannot be changed", r.stderr)
         r = bench("forward", "--model", "file:" + self.exported, "--weights", self.weights, "--input", self.images,
                   "--output", os.path.join(self.dir, "x.safetensors"))
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)  # unusable input
         self.assertIn("carries its own weights", r.stderr)
 
     def test_aoti_package_runs_and_says_why_macs_are_not_counted(self):
