@@ -72,14 +72,18 @@ torch::Tensor image_to_tensor(const data::Image& image) {
 }
 
 torch::Tensor normalize(const torch::Tensor& image, const Normalization& norm) {
-  // cv2.subtract / cv2.multiply convert the float64 mean and 1 / std to the image's float32.
+  // mmseg's Normalize keeps mean and std as float32 arrays; mmcv.imnormalize_ then subtracts the mean in float32
+  // (cv2.subtract) and multiplies by 1 / float64(std) in double, rounding once to float32 (cv2.multiply by a
+  // scalar; OpenCV 4.6 and 5.0 alike).
   const auto f32 = [](double v) { return static_cast<double>(static_cast<float>(v)); };
   auto mean = torch::tensor({f32(norm.mean[0]), f32(norm.mean[1]), f32(norm.mean[2])}, image.options())
                   .view({1, 3, 1, 1});
-  auto inv_std = torch::tensor({f32(1.0 / norm.std[0]), f32(1.0 / norm.std[1]), f32(1.0 / norm.std[2])},
-                               image.options())
+  auto inv_std = torch::tensor({1.0 / f32(norm.std[0]), 1.0 / f32(norm.std[1]), 1.0 / f32(norm.std[2])},
+                               image.options().dtype(torch::kFloat64))
                      .view({1, 3, 1, 1});
-  return (image - mean) * inv_std;
+  auto centred = image - mean;
+  if (image.scalar_type() != torch::kFloat32) return centred * inv_std.to(image.scalar_type());
+  return (centred.to(torch::kFloat64) * inv_std).to(torch::kFloat32);
 }
 
 torch::Tensor preprocess(const data::Image& image, const std::optional<std::pair<int64_t, int64_t>>& scale,
