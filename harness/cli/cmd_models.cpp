@@ -6,6 +6,7 @@
 #include "harness/common/text.h"
 #include "harness/model/registry.h"
 #include "harness/profile/profile.h"
+#include "methods/common/layers.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -192,12 +193,8 @@ void forward(const ForwardOptions& o) {
   // Sides that are not multiples of the feature stride are zero-padded right/bottom, as timm's dynamic_img_pad
   // (and mmseg's AdaptivePadding) pad inside the patch embedding: no partial patch is dropped. Segmentation models
   // pad inside themselves and give scores at the input size.
-  if (lookup(w.model).task != "segmentation") {
-    const int64_t s = model->feature_stride();
-    const int64_t pad_h = (s - image.size(2) % s) % s, pad_w = (s - image.size(3) % s) % s;
-    if (pad_h || pad_w)
-      image = torch::nn::functional::pad(image, torch::nn::functional::PadFuncOptions({0, pad_w, 0, pad_h}));
-  }
+  // An exported model knows no stride (0) and takes the input as it is.
+  if (lookup(w.model).task != "segmentation") image = layers::pad_to_multiple(image, model->feature_stride());
   torch::Tensor result;
   {
     torch::InferenceMode guard;

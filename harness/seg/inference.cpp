@@ -7,6 +7,7 @@
 #include "harness/data/resize.h"
 #include "harness/model/registry.h"
 #include "harness/seg/sliding_window.h"
+#include "methods/common/layers.h"
 
 namespace locbench::seg {
 
@@ -58,7 +59,7 @@ torch::Tensor SegmentationModelImpl::forward(const torch::Tensor& images) {
   if (segmentor) return segmentor->forward(images);
   // Zeros right/bottom of the normalised input are what dynamic_img_pad / AdaptivePadding add inside the patch
   // embedding; the head's logits (at the padded grid) are resized to the unpadded size, as encode_decode does.
-  const torch::Tensor padded = pad_to_multiple(images, backbone->feature_stride());
+  const torch::Tensor padded = layers::pad_to_multiple(images, backbone->feature_stride());
   return resize_logits(decode_head->forward(backbone->forward_dense(padded)), {images.size(2), images.size(3)});
 }
 
@@ -94,13 +95,6 @@ torch::Tensor preprocess(const data::Image& image, const std::optional<std::pair
   const data::Image resized =
       data::cv_resize(image, static_cast<int>(w), static_cast<int>(h), data::CvInterpolation::bilinear);
   return normalize(image_to_tensor(resized), norm);
-}
-
-torch::Tensor pad_to_multiple(const torch::Tensor& images, int64_t divisor) {
-  const int64_t pad_h = (divisor - images.size(2) % divisor) % divisor;
-  const int64_t pad_w = (divisor - images.size(3) % divisor) % divisor;
-  if (pad_h == 0 && pad_w == 0) return images;
-  return F::pad(images, F::PadFuncOptions({0, pad_w, 0, pad_h}));
 }
 
 torch::Tensor resize_logits(const torch::Tensor& logits, std::array<int64_t, 2> size) {

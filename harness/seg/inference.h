@@ -74,8 +74,6 @@ torch::Tensor normalize(const torch::Tensor& image, const Normalization& norm);
 // (mmcv.imrescale, bilinear), then the float copy and normalisation: (1, 3, h, w).
 torch::Tensor preprocess(const data::Image& image, const std::optional<std::pair<int64_t, int64_t>>& scale,
                          const Normalization& norm, int64_t min_size = 0);
-// Zero-pads right/bottom to multiples of `divisor`.
-torch::Tensor pad_to_multiple(const torch::Tensor& images, int64_t divisor);
 // Bilinear (align_corners=False) resize of logits (B, K, h, w) to `size`.
 torch::Tensor resize_logits(const torch::Tensor& logits, std::array<int64_t, 2> size);
 

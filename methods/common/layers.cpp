@@ -29,6 +29,7 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
 }
 
 torch::Tensor pad_to_multiple(const torch::Tensor& images, int64_t multiple) {
+  if (multiple < 2) return images;
   const int64_t h = images.size(-2), w = images.size(-1);
   const int64_t pad_h = (multiple - h % multiple) % multiple, pad_w = (multiple - w % multiple) % multiple;
   if (pad_h == 0 && pad_w == 0) return images;

@@ -38,7 +38,8 @@ class AttentionBiasImpl : public torch::nn::Module {
   }
 };
 
-// Zeros right/bottom up to multiples of `multiple` (timm's dynamic_img_pad, mmseg's AdaptivePadding 'corner').
+// Zeros right/bottom up to multiples of `multiple` (timm's dynamic_img_pad, mmseg's AdaptivePadding 'corner');
+// a multiple below 2 (an exported model whose stride is unknown says 0) pads nothing.
 torch::Tensor pad_to_multiple(const torch::Tensor& images, int64_t multiple);
 
 struct PatchEmbedOptions {

@@ -8,8 +8,9 @@ writes every figure the selected results allow and prints the path of each file:
 - ``<metric>_vs_gmacs``, ``<metric>_vs_latency_<device>_<precision>``: top-1 or mIoU against GMACs and against the
   batch-1 latency, the Pareto front drawn, error bars (sample std) where several seeds were run;
 - ``latency_vs_batch_*``, ``throughput_vs_batch_*``, ``latency_vs_resolution_*``, ``throughput_vs_resolution_*``:
-  log axes, one line per (model, measurement, setting): the throughput a ``latency`` cell derives from its batch is
-  never joined to what a ``throughput`` cell measured;
+  log axes, one line per (model, measurement, setting); a throughput derived from a ``latency`` cell (batch / median
+  latency, as databases before the timm throughput protocol hold) is never joined to what a ``throughput`` cell
+  measured;
 - ``curves_<dataset>``: the training curves (loss, lr, mIoU, ...) of ``train`` cells against the iteration, the mean
   over seeds with a min-max band (``--band std``: +- sample std);
 - ``per_class_iou``: per-class IoU of each model and its difference to a baseline, from per-class results

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """locbench.figures on a database that bench wrote: every figure is made, text stays inside the figure, each model
-keeps its colour and marker, no model is dropped without a note, and a latency cell's throughput is never joined
-to a throughput cell's.
+keeps its colour and marker, no model is dropped without a note, and a throughput derived from a latency cell (as
+databases before the timm throughput protocol hold) is never joined to a measured one.
 
 The database: a small classification suite (three 32/64 px models: params, MACs, latency at batch 1 and 2,
-throughput at batch 4, top-1 on generated images with two seeds), the same suite again at 96 px with a fourth model
+throughput at batch 1 and 4, top-1 on generated images with two seeds), the same suite again at 96 px with a fourth model
 (a resolution axis, and a model without top-1), and a segmentation suite trained for a few iterations with two seeds
 (curves, mIoU). Per-class IoU comes from `bench eval-seg --json` on prediction PNGs made from the generated labels.
 
@@ -91,7 +91,7 @@ class Figures(unittest.TestCase):
         write_suite(os.path.join(d, "cls.json"), {
             "name": "figures", "models": MODELS, "datasets": [data],
             "measurements": ["params", "macs", {"kind": "latency", "batch_sizes": [1, 2]},
-                             {"kind": "throughput", "batch_sizes": [4]},
+                             {"kind": "throughput", "batch_sizes": [1, 4]},
                              {"kind": "accuracy", "dataset": "synth10", "batch_sizes": [4]}],
             "settings": dict(TIMING, seeds=[0, 1])})
         write_suite(os.path.join(d, "cls96.json"), {
@@ -160,10 +160,9 @@ class Figures(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         paths = r.stdout.split()
         names = {os.path.splitext(os.path.basename(p))[0] for p in paths}
+        # At 96 px each kind ran one batch size: no figure against the batch there, and none says it has one.
         self.assertEqual(names, {"top1_vs_gmacs", "top1_vs_latency_cpu_fp32", "latency_vs_batch_cpu_fp32",
-                                 "throughput_vs_batch_cpu_fp32", "latency_vs_batch_cpu_fp32_96px",
-                                 "throughput_vs_batch_cpu_fp32_96px", "latency_vs_resolution_cpu_fp32_bs1",
-                                 "latency_vs_resolution_cpu_fp32_bs4", "throughput_vs_resolution_cpu_fp32_bs1",
+                                 "throughput_vs_batch_cpu_fp32", "latency_vs_resolution_cpu_fp32_bs1",
                                  "throughput_vs_resolution_cpu_fp32_bs4"})
         self.assertIn("not made: curves", r.stderr)  # said, not silently left out
         r = subprocess.run(cmd + ["--suite", "figures_seg", "--format", "png", "--baseline", "pred-exact"] +
@@ -214,7 +213,7 @@ class Figures(unittest.TestCase):
         self.assertIn(f"{bad}: per_class", r.stderr)
 
     def test_text_inside_the_figure_and_not_overlapping(self):
-        self.assertEqual(len(self.made), 14, [m.name for m in self.made])
+        self.assertEqual(len(self.made), 10, [m.name for m in self.made])
         for m in self.made:
             self.assert_layout(m)
 
@@ -340,30 +339,53 @@ class Figures(unittest.TestCase):
             self.assertEqual(colours, {matplotlib.colors.to_hex(self.style.color(label))}, label)
         self.assertEqual(self.style.labels, sorted(self.style.labels))
 
-    def test_derived_throughput_never_joined_to_measured(self):
+    def test_each_measurement_joins_its_own_batches(self):
         ax = self.by_name["throughput_vs_batch_cpu_fp32"].figure.axes[0]
-        joined = [line for line in ax.get_lines() if line.get_linestyle() not in ("None", "none", "")]
-        self.assertTrue(joined)
-        for line in ax.get_lines():
-            xs = set(np.asarray(line.get_xdata(), dtype=float))
-            if len(xs) > 1:
-                self.assertLessEqual(xs, {1.0, 2.0})  # only the latency cells' batches are joined
-                self.assertEqual(line.get_linestyle(), "--")
-        measured = [line for line in ax.get_lines() if set(np.asarray(line.get_xdata(), dtype=float)) == {4.0}]
-        self.assertEqual(len(measured), 3)
+        lines = ax.get_lines()
+        self.assertEqual(len(lines), 3)  # one per model: throughput cells only, no latency-derived line
+        for line in lines:
+            self.assertEqual(set(np.asarray(line.get_xdata(), dtype=float)), {1.0, 4.0})
+            self.assertEqual(line.get_linestyle(), "-")
         self.assertEqual(ax.get_xscale(), "log")
         self.assertEqual(ax.get_yscale(), "log")
-        # Latency vs batch: the throughput cell's batch-4 latency is a point of its own as well.
         lat = self.by_name["latency_vs_batch_cpu_fp32"].figure.axes[0]
-        self.assertEqual(sum(1 for line in lat.get_lines()
-                             if set(np.asarray(line.get_xdata(), dtype=float)) == {4.0}), 3)
-        # At 96 px each measurement ran one batch size: points, never a line between them.
-        m = self.by_name["throughput_vs_batch_cpu_fp32_96px"]
-        lines = m.figure.axes[0].get_lines()
-        self.assertEqual(len(lines), 8)  # four models x two measurements
-        self.assertTrue(all(len(line.get_xdata()) == 1 and line.get_linestyle() == "None" for line in lines))
-        self.assertIn("Not joined (one batch size per measurement): glnet_pico_64, localvit_pico_patch8_64, "
-                      "vit_pico_patch8_64, vit_tiny_patch16_224.", " ".join(m.note))
+        joined = [line for line in lat.get_lines() if len(line.get_xdata()) > 1]
+        self.assertEqual(len(joined), 3)  # the classification models; the segmentation suite ran batch 1 alone
+        for line in joined:
+            self.assertEqual(set(np.asarray(line.get_xdata(), dtype=float)), {1.0, 2.0})
+            self.assertEqual(line.get_linestyle(), "--")
+        # vit_pico ran at 96 px only: one point, not joined, and the note says so.
+        m = self.by_name["throughput_vs_resolution_cpu_fp32_bs4"]
+        self.assertIn("Not joined (one resolution per measurement): vit_pico_patch8_64.", " ".join(m.note))
+        self.assertEqual(sum(1 for line in m.figure.axes[0].get_lines() if line.get_linestyle() == "None"), 1)
+
+    def test_derived_throughput_never_joined_to_measured(self):
+        """A latency cell's batch / median latency (stored as its throughput in older databases) and a throughput
+        cell's measurement: two lines of their own, each joined only across its own batch sizes."""
+        rows = []
+        for model in ("a", "b"):
+            base = {"run": 1, "suite": "s", "model": model, "label": model, "weights": None, "dataset": None,
+                    "device": "cpu", "precision": "fp32", "seed": None, "unit": "", "convention": "",
+                    "checkpoint_sha256": None}
+            for bs in (1, 2):
+                rows.append(dict(base, cell=f"{model}l{bs}", measurement="latency", metric="latency", batch_size=bs,
+                                 value=2.0 * bs))
+                rows.append(dict(base, cell=f"{model}l{bs}", measurement="latency", metric="throughput",
+                                 batch_size=bs, value=500.0))
+            rows.append(dict(base, cell=f"{model}t", measurement="throughput", metric="throughput", batch_size=4,
+                             value=900.0))
+        cols = ["run", "suite", "cell", "model", "label", "weights", "dataset", "measurement", "device",
+                "precision", "batch_size", "seed", "metric", "value", "unit", "convention", "checkpoint_sha256"]
+        made = {m.name: m for m in F.make_figures(F.pd.DataFrame(rows, columns=cols))[0]}
+        ax = made["throughput_vs_batch_cpu_fp32"].figure.axes[0]
+        joined = [line for line in ax.get_lines() if line.get_linestyle() not in ("None", "none", "")]
+        self.assertEqual(len(joined), 2)
+        for line in joined:
+            self.assertEqual(set(np.asarray(line.get_xdata(), dtype=float)), {1.0, 2.0})
+            self.assertEqual(line.get_linestyle(), "--")
+        measured = [line for line in ax.get_lines() if set(np.asarray(line.get_xdata(), dtype=float)) == {4.0}]
+        self.assertEqual(len(measured), 2)
+        self.assertIn("never joined", " ".join(made["throughput_vs_batch_cpu_fp32"].note))
 
     def test_values_are_the_stored_ones(self):
         df = self.df
