@@ -9,8 +9,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string& path = locbench::fuzz::input_file(data, size, ".json");
   try {
-    for (const auto& [name, ns] : locbench::check::read_benchmark_json(path))
-      if (std::isnan(ns)) std::abort();
+    for (const auto& [name, benchmark] : locbench::check::read_benchmark_json(path))
+      for (double ns : benchmark.samples)
+        if (std::isnan(ns)) std::abort();
   } catch (const locbench::check::CheckError&) {
   }
   return 0;
