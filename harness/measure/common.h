@@ -2,6 +2,7 @@
 // random input of the data-free kinds, and options given as N or [N, M]. Internal to harness/measure.
 #pragma once
 
+#include "harness/measure/latency.h"
 #include "harness/measure/measure.h"
 
 #include <ATen/autocast_mode.h>
@@ -97,6 +98,17 @@ inline std::array<int64_t, 2> pair_option(const nlohmann::json& options, const s
   const auto& v = options[key];
   if (v.is_array()) return {v[0].get<int64_t>(), v.size() > 1 ? v[1].get<int64_t>() : v[0].get<int64_t>()};
   return {v.get<int64_t>(), v.get<int64_t>()};
+}
+
+// Keeps every step of a timing as the cell's samples (`metric`, wall time; `metric`_cpu, the process CPU time when it
+// was taken) and adds that CPU time's median to `out` beside the wall-time results.
+inline void keep_step_samples(Context& ctx, const LatencyStats& stats, const LatencyStats::Summary& summary,
+                              const std::string& metric, const std::string& protocol,
+                              std::vector<store::Result>& out) {
+  ctx.samples.push_back({metric, stats.wall()});
+  if (!stats.has_cpu()) return;
+  out.push_back({metric + "_cpu", summary.cpu_median, "ms", "CPU time (user + sys), median, " + protocol});
+  ctx.samples.push_back({metric + "_cpu", stats.cpu()});
 }
 
 }  // namespace locbench::measure

@@ -48,11 +48,7 @@ std::vector<store::Result> fps(Context& ctx) {
                                " images after " + std::to_string(warmup) + ", bs1";
   std::vector<store::Result> out{{"fps", s.n / (s.total / 1000.0), "img/s", protocol},
                                  {"image_latency", s.median, "ms", "median, " + protocol}};
-  ctx.samples.push_back({"image_latency", stats.wall()});
-  if (stats.has_cpu()) {
-    out.push_back({"image_latency_cpu", s.cpu_median, "ms", "CPU time (user + sys), median, " + protocol});
-    ctx.samples.push_back({"image_latency_cpu", stats.cpu()});
-  }
+  keep_step_samples(ctx, stats, s, "image_latency", protocol, out);
   return out;
 }
 

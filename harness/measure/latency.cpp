@@ -70,11 +70,7 @@ std::vector<store::Result> latency(Context& ctx) {
   std::vector<store::Result> out{{"latency", s.median, "ms", "median, " + protocol},
                                  {"latency_p90", s.p90, "ms", "p90, " + protocol},
                                  {"latency_min", s.min, "ms", "min, " + protocol}};
-  ctx.samples.push_back({"latency", stats.wall()});
-  if (stats.has_cpu()) {
-    out.push_back({"latency_cpu", s.cpu_median, "ms", "CPU time (user + sys), median, " + protocol});
-    ctx.samples.push_back({"latency_cpu", stats.cpu()});
-  }
+  keep_step_samples(ctx, stats, s, "latency", protocol, out);
   return out;
 }
 
