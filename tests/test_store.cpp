@@ -186,6 +186,33 @@ TEST(Store, MigratesAVersionThreeDatabaseToCheckpointColumns) {
   EXPECT_EQ(cells[0].checkpoint_sha256, "");
 }
 
+// Version 4 as it was released (provenance, checkpoint columns and samples, but no runs.pid or runs.allocator): the
+// later steps add only what it lacks, and its rows read back.
+TEST(Store, MigratesAVersionFourDatabase) {
+  auto db = testing::temp_dir("store_v4_released") / "r.db";
+  {
+    Store store(db.string());
+    const int64_t run = store.begin_run(sample_run());
+    Cell c = sample_cell("v4");
+    c.checkpoint_path = "/weights/w.safetensors";
+    c.checkpoint_sha256 = std::string(64, 'a');
+    store.record_cell(run, c);
+  }
+  sql_exec(db, R"sql(
+    ALTER TABLE runs DROP COLUMN pid;
+    ALTER TABLE runs DROP COLUMN allocator;
+    PRAGMA user_version=4;
+  )sql");
+  Store store(db.string());
+  EXPECT_EQ(sql_scalar(db, "PRAGMA user_version"), std::to_string(schema_version()));
+  const auto runs = store.runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].info.allocator, "");
+  const auto cells = store.cells(runs[0].id);
+  ASSERT_EQ(cells.size(), 1u);
+  EXPECT_EQ(cells[0].checkpoint_sha256, std::string(64, 'a'));
+}
+
 TEST(Store, ReopeningKeepsRunsAndCells) {
   auto db = testing::temp_dir("store_reopen") / "r.db";
   int64_t run_id = 0;
@@ -437,7 +464,7 @@ TEST(StoreProfiles, MigratesVersionTwoFileKeepingItsData) {
   EXPECT_EQ(store.profile(1, "profiled")->rows.size(), 2u);
 }
 
-// Schema version 4: the run's heap policy is provenance; runs recorded before it read back empty.
+// Schema version 6: the run's heap policy is provenance; runs recorded before it read back empty.
 TEST(Store, RunAllocatorRoundTripsAndOlderRunsReadEmpty) {
   auto db = testing::temp_dir("store_allocator") / "r.db";
   write_version_two_file(db);

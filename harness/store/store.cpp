@@ -103,20 +103,13 @@ const std::vector<std::string>& migrations() {
         CREATE INDEX profiles_run_id ON profiles(run_id);
         CREATE INDEX profile_rows_cell_id ON profile_rows(cell_id);
       )sql",
-      // 4: the process of a run, so a run whose process died can be told from one still going.
-      R"sql(
-        ALTER TABLE runs ADD COLUMN pid INTEGER;
-      )sql",
-      // 5: the weights file each cell's model was loaded from, and its SHA-256.
-      R"sql(
-        ALTER TABLE cells ADD COLUMN checkpoint_path TEXT;
-        ALTER TABLE cells ADD COLUMN checkpoint_sha256 TEXT;
-      )sql",
-      // 6: provenance (the row label beside the registry name, what a cell and a run ran with) and every sample of a
-      // measured distribution.
+      // 4: provenance (the row label beside the registry name, the checkpoint and its SHA-256, what a cell and a run
+      // ran with) and every sample of a measured distribution.
       R"sql(
         ALTER TABLE runs ADD COLUMN environment TEXT;
         ALTER TABLE cells ADD COLUMN label TEXT;
+        ALTER TABLE cells ADD COLUMN checkpoint_path TEXT;
+        ALTER TABLE cells ADD COLUMN checkpoint_sha256 TEXT;
         ALTER TABLE cells ADD COLUMN provenance TEXT;
         CREATE TABLE samples(
           id INTEGER PRIMARY KEY,
@@ -127,7 +120,11 @@ const std::vector<std::string>& migrations() {
           value REAL);
         CREATE INDEX samples_cell_id ON samples(cell_id);
       )sql",
-      // 7: the heap policy the run's process allocated with (it changes every CPU timing).
+      // 5: the process of a run, so a run whose process died can be told from one still going.
+      R"sql(
+        ALTER TABLE runs ADD COLUMN pid INTEGER;
+      )sql",
+      // 6: the heap policy the run's process allocated with (it changes every CPU timing).
       R"sql(
         ALTER TABLE runs ADD COLUMN allocator TEXT;
       )sql",

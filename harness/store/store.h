@@ -25,10 +25,10 @@ class StoreError : public std::runtime_error {
 struct RunInfo {
   std::string suite_name, suite_path, suite_json, suite_hash, git_commit, host, cpu_name, gpu_name,
       driver_version, cuda_version, libtorch_version, locbench_version;
-  std::string allocator;  // the process's heap policy (harness/allocator), schema version 7
+  std::string allocator;  // the process's heap policy (harness/allocator), schema version 6
   int threads = 0;
   std::vector<int64_t> seeds;
-  // Schema version 6: the rest of the environment as a JSON object (device, cuDNN version, build commit and dirty
+  // Schema version 4: the rest of the environment as a JSON object (device, cuDNN version, build commit and dirty
   // flag, ...); readers ignore keys they do not know. "{}" for older runs.
   std::string environment_json = "{}";
 };
@@ -38,7 +38,7 @@ struct Run {
   int64_t id = 0;
   RunInfo info;
   std::string started_at, ended_at, status;
-  int64_t pid = 0;  // the process that began or last resumed it (schema version 4; 0 when unknown)
+  int64_t pid = 0;  // the process that began or last resumed it (schema version 5; 0 when unknown)
 };
 
 // One measured number. A NaN value is stored as NULL (a metric that could not be computed).
@@ -78,7 +78,7 @@ struct Profile {
   std::vector<ProfileRow> rows;
 };
 
-// Every sample of a measured distribution (schema version 6), e.g. the wall time of each timed forward of a
+// Every sample of a measured distribution (schema version 4), e.g. the wall time of each timed forward of a
 // `latency` cell ("latency", ms) and its process CPU time ("latency_cpu", ms), in measurement order.
 struct Samples {
   std::string metric;
@@ -87,15 +87,15 @@ struct Samples {
 
 // One finished cell of the plan (model x dataset x measurement x settings [x seed]) and its results.
 struct Cell {
-  // model: the registry name; label: the suite's row label (schema version 6; the model for older files).
+  // model: the registry name; label: the suite's row label (schema version 4; the model for older files).
   std::string key, model, label, dataset, measurement, settings_json = "{}";
-  // Schema version 6: a JSON object of what else the cell ran with: device, device_name, threads, precision, and
+  // Schema version 4: a JSON object of what else the cell ran with: device, device_name, threads, precision, and
   // the resolved value of every ${VAR} of the suite. "{}" for older files.
   std::string provenance_json = "{}";
   std::optional<int64_t> seed;
   bool passed = true;
   std::string error, started_at, ended_at;
-  // The weights file the cell's model was loaded from (schema version 5) and its SHA-256; empty (NULL) for a
+  // The weights file the cell's model was loaded from (schema version 4) and its SHA-256; empty (NULL) for a
   // seeded initialisation.
   std::string checkpoint_path, checkpoint_sha256;
   std::vector<Result> results;
