@@ -9,7 +9,7 @@ TORCH_VERSION=${TORCH_VERSION:-2.13.0}
 # booktabs (texlive-latex-recommended) and graphicx (texlive-latex-base) typesets the report's LaTeX in its test.
 DEB_PACKAGES=(cmake g++ make libfmt-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev
               libbenchmark-dev libcli11-dev libjpeg62-turbo-dev libpng-dev libopencv-dev libssl-dev clang-16
-              libclang-rt-16-dev texlive-latex-base texlive-latex-recommended)
+              libclang-rt-16-dev texlive-latex-base texlive-latex-recommended libgloo-dev)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
