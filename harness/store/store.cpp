@@ -2,6 +2,8 @@
 // run/cell/result reads and writes. Every value goes through a bound prepared statement.
 #include "harness/store/store.h"
 
+#include "harness/store/sqlite.h"
+
 #include <signal.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -19,6 +21,11 @@
 
 namespace locbench::store {
 namespace {
+
+using sqlite::exec;
+using sqlite::fail;
+using sqlite::Statement;
+using sqlite::Transaction;
 
 constexpr int kBusyTimeoutMs = 30'000;  // writers queue behind each other's transactions this long
 
@@ -128,101 +135,19 @@ const std::vector<std::string>& migrations() {
       R"sql(
         ALTER TABLE runs ADD COLUMN allocator TEXT;
       )sql",
+      // 7: runs across processes: the c10d backend and world size, the shard of a sharded run, and the parts a
+      // merged run was made of (bench merge).
+      R"sql(
+        ALTER TABLE runs ADD COLUMN backend TEXT;
+        ALTER TABLE runs ADD COLUMN world_size INTEGER;
+        ALTER TABLE runs ADD COLUMN shard TEXT;
+        ALTER TABLE runs ADD COLUMN part_of INTEGER REFERENCES runs(id) ON DELETE CASCADE;
+        ALTER TABLE cells ADD COLUMN part INTEGER REFERENCES runs(id);
+        CREATE INDEX runs_part_of ON runs(part_of);
+      )sql",
   };
   return steps;
 }
-
-[[noreturn]] void fail(sqlite3* db, const std::string& path, const std::string& what) {
-  int code = db ? sqlite3_errcode(db) : SQLITE_ERROR;
-  if (code == SQLITE_NOTADB) throw StoreError(path + " is not a SQLite database");
-  if (code == SQLITE_CANTOPEN) {
-    const int err = db ? sqlite3_system_errno(db) : 0;
-    throw StoreError(path + ": cannot open the database (" +
-                     (err == ENAMETOOLONG ? std::string("the path or one of its names is too long")
-                      : err            ? std::string(std::strerror(err)) + "; does its folder exist and is it writable?"
-                                       : std::string("does its folder exist and is it writable?")) +
-                     ")");
-  }
-  std::string detail = db ? sqlite3_errmsg(db) : "out of memory";
-  throw StoreError(path + ": " + what + ": " + detail);
-}
-
-// A prepared statement; bind values by 1-based index, step, read columns.
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& path, const char* sql) : db_(db), path_(path) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) fail(db, path, "preparing a statement");
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  Statement& bind(int i, const std::string& text) {
-    return check(sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
-  }
-  Statement& bind_or_null(int i, const std::string& text) { return text.empty() ? bind_null(i) : bind(i, text); }
-  Statement& bind(int i, int64_t value) { return check(sqlite3_bind_int64(stmt_, i, value)); }
-  Statement& bind(int i, double value) {
-    return std::isnan(value) ? bind_null(i) : check(sqlite3_bind_double(stmt_, i, value));
-  }
-  Statement& bind(int i, const std::optional<int64_t>& value) { return value ? bind(i, *value) : bind_null(i); }
-  Statement& bind_null(int i) { return check(sqlite3_bind_null(stmt_, i)); }
-
-  // True while a row is available; false when done. Errors (constraints included) throw.
-  bool step(const std::string& what) {
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    fail(db_, path_, what);
-  }
-
-  std::string text(int col) const {
-    auto* p = sqlite3_column_text(stmt_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col)) : std::string();
-  }
-  int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
-  double real(int col) const { return is_null(col) ? std::nan("") : sqlite3_column_double(stmt_, col); }
-  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-  void reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-
- private:
-  Statement& check(int rc) {
-    if (rc != SQLITE_OK) fail(db_, path_, "binding a value");
-    return *this;
-  }
-  sqlite3* db_;
-  const std::string& path_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-void exec(sqlite3* db, const std::string& path, const std::string& sql, const std::string& what) {
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) fail(db, path, what);
-}
-
-// Rolls back unless committed, so an exception anywhere inside leaves no partial write.
-class Transaction {
- public:
-  // IMMEDIATE takes the write lock up front: two writers queue on the busy timeout instead of
-  // deadlocking on a read-to-write upgrade. Readers use DEFERRED for one consistent snapshot.
-  Transaction(sqlite3* db, const std::string& path, bool write) : db_(db), path_(path) {
-    exec(db, path, write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", "starting a transaction");
-  }
-  ~Transaction() {
-    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  void commit() {
-    exec(db_, path_, "COMMIT", "committing");
-    open_ = false;
-  }
-
- private:
-  sqlite3* db_;
-  const std::string& path_;
-  bool open_ = true;
-};
 
 int user_version(sqlite3* db, const std::string& path) {
   Statement st(db, path, "PRAGMA user_version");
@@ -375,7 +300,8 @@ int64_t Store::begin_run(const RunInfo& info) {
   Statement st(db_, path_,
                "INSERT INTO runs(suite_name, suite_path, suite_json, suite_hash, git_commit, started_at, status,"
                " host, cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, threads, seeds,"
-               " locbench_version, pid, environment, allocator) VALUES(?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?,?)");
+               " locbench_version, pid, environment, allocator, backend, world_size, shard)"
+               " VALUES(?,?,?,?,?,?,'running',?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   st.bind(1, info.suite_name).bind_or_null(2, info.suite_path).bind(3, info.suite_json).bind(4, info.suite_hash);
   st.bind_or_null(5, info.git_commit).bind(6, clock_()).bind_or_null(7, info.host).bind_or_null(8, info.cpu_name);
   st.bind_or_null(9, info.gpu_name).bind_or_null(10, info.driver_version).bind_or_null(11, info.cuda_version);
@@ -383,6 +309,7 @@ int64_t Store::begin_run(const RunInfo& info) {
   st.bind(14, seeds_to_json(info.seeds)).bind_or_null(15, info.locbench_version).bind(16, int64_t{::getpid()});
   st.bind(17, info.environment_json.empty() ? std::string("{}") : info.environment_json);
   st.bind_or_null(18, info.allocator);
+  st.bind_or_null(19, info.backend).bind(20, static_cast<int64_t>(info.world_size)).bind_or_null(21, info.shard);
   st.step("recording a new run");
   int64_t id = sqlite3_last_insert_rowid(db_);
   tx.commit();
@@ -551,14 +478,15 @@ std::vector<CurvePoint> Store::curves(int64_t run_id, const std::string& cell_ke
 }
 
 std::optional<int64_t> Store::newest_run_where(const std::string& where_sql, const std::string* bind_text) const {
-  Statement st(db_, path_, ("SELECT id FROM runs " + where_sql + " ORDER BY id DESC LIMIT 1").c_str());
+  // A part of a merged run is provenance, not a run of its own.
+  Statement st(db_, path_, ("SELECT id FROM runs WHERE part_of IS NULL" + where_sql + " ORDER BY id DESC LIMIT 1").c_str());
   if (bind_text) st.bind(1, *bind_text);
   if (!st.step("finding the newest run")) return std::nullopt;
   return st.int64(0);
 }
 
 std::optional<int64_t> Store::last_run(const std::string& suite_name) const {
-  return newest_run_where("WHERE suite_name=?", &suite_name);
+  return newest_run_where(" AND suite_name=?", &suite_name);
 }
 
 std::optional<int64_t> Store::latest_run() const { return newest_run_where("", nullptr); }
@@ -568,7 +496,7 @@ namespace {
 constexpr const char* kRunColumns =
     "SELECT id, suite_name, suite_path, suite_json, suite_hash, git_commit, started_at, ended_at, status, host,"
     " cpu_name, gpu_name, driver_version, cuda_version, libtorch_version, threads, seeds, locbench_version, pid,"
-    " environment, allocator FROM runs";
+    " environment, allocator, backend, world_size, shard, part_of FROM runs";
 
 Run run_from_row(const Statement& st) {
   Run run;
@@ -582,6 +510,8 @@ Run run_from_row(const Statement& st) {
   run.pid = st.int64(18);
   i.environment_json = st.is_null(19) ? "{}" : st.text(19);
   i.allocator = st.text(20);
+  i.backend = st.text(21), i.world_size = st.is_null(22) ? 1 : static_cast<int>(st.int64(22)), i.shard = st.text(23);
+  if (!st.is_null(24)) run.part_of = st.int64(24);
   return run;
 }
 
@@ -616,7 +546,7 @@ std::vector<Cell> Store::cells(int64_t run_id) const {
   {
     Statement st(db_, path_,
                  "SELECT id, cell_key, model, dataset, measurement, settings, seed, status, error, started_at,"
-                 " ended_at, label, checkpoint_path, checkpoint_sha256, provenance FROM cells WHERE run_id=? ORDER BY id");
+                 " ended_at, label, checkpoint_path, checkpoint_sha256, provenance, part FROM cells WHERE run_id=? ORDER BY id");
     st.bind(1, run_id);
     while (st.step(what)) {
       Cell c;
@@ -627,6 +557,7 @@ std::vector<Cell> Store::cells(int64_t run_id) const {
       c.error = st.text(8), c.started_at = st.text(9), c.ended_at = st.text(10);
       c.label = st.text(11), c.checkpoint_path = st.text(12), c.checkpoint_sha256 = st.text(13);
       c.provenance_json = st.is_null(14) ? "{}" : st.text(14);
+      if (!st.is_null(15)) c.part = st.int64(15);
       index_of_id[st.int64(0)] = cells.size();
       cells.push_back(std::move(c));
     }

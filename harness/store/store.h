@@ -31,6 +31,11 @@ struct RunInfo {
   // Schema version 4: the rest of the environment as a JSON object (device, cuDNN version, build commit and dirty
   // flag, ...); readers ignore keys they do not know. "{}" for older runs.
   std::string environment_json = "{}";
+  // Schema version 7: how the run was spread. backend: the c10d backend of a run under a launcher ("gloo" on the
+  // CPU, "nccl" on CUDA), empty for one process; world_size: its processes; shard: "I/N" for `bench run --shard I/N`
+  // (every N-th cell of the plan from the I-th, 0-based), empty for the whole plan.
+  std::string backend, shard;
+  int world_size = 1;
 };
 
 // One row of `runs`, as read back.
@@ -39,6 +44,9 @@ struct Run {
   RunInfo info;
   std::string started_at, ended_at, status;
   int64_t pid = 0;  // the process that began or last resumed it (schema version 5; 0 when unknown)
+  // Schema version 7: a shard run that `bench merge` folded into run `part_of` (its cells live there; this row keeps
+  // the shard's provenance). last_run and latest_run never return a part.
+  std::optional<int64_t> part_of;
 };
 
 // One measured number. A NaN value is stored as NULL (a metric that could not be computed).
@@ -103,6 +111,8 @@ struct Cell {
   std::optional<Profile> profile;  // written in the cell's transaction; set by the `kernels` measurement
   std::vector<Samples> samples;    // written in the cell's transaction; read back by cells()
   const std::string& row_label() const { return label.empty() ? model : label; }
+  // Schema version 7: in a merged run, the part (a run row, see Run::part_of) whose provenance the cell carries.
+  std::optional<int64_t> part;
 };
 
 // ISO-8601 UTC with milliseconds, e.g. "2026-11-21T23:05:09.123Z".
