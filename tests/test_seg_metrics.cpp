@@ -117,6 +117,23 @@ TEST(IoUMetric, MergeEqualsProcessingEverythingInOne) {
   EXPECT_THROW(a.merge(IoUMetric(4)), std::invalid_argument);
 }
 
+// What the ranks of a multi-process evaluation sum: the four areas, and back.
+TEST(IoUMetric, StatisticsSummedElsewhereComputeTheWholeResult) {
+  IoUMetric whole(3), a(3), b(3);
+  whole.process(kPred.data(), kLabel.data(), 6);
+  a.process(kPred.data(), kLabel.data(), 2);
+  b.process(kPred.data() + 2, kLabel.data() + 2, 4);
+  auto sum = a.statistics();
+  ASSERT_EQ(sum.size(), 12u);
+  const auto other = b.statistics();
+  for (size_t i = 0; i < sum.size(); ++i) sum[i] += other[i];
+  IoUMetric reduced(3);
+  reduced.set_statistics(sum);
+  EXPECT_EQ(reduced.statistics(), whole.statistics());
+  EXPECT_EQ(reduced.compute().mIoU, whole.compute().mIoU);
+  EXPECT_THROW(reduced.set_statistics({1, 2, 3}), std::invalid_argument);
+}
+
 TEST(ReduceZeroLabel, MapsZeroAndTopToIgnoreAndShiftsTheRest) {
   std::vector<uint8_t> label{0, 1, 2, 150, 254, 255};
   reduce_zero_label(label);

@@ -3,6 +3,7 @@
 #include "harness/measure/accuracy.h"
 
 #include "harness/data/image.h"
+#include "harness/dist/dist.h"
 #include "harness/data/imagefolder.h"
 #include "harness/data/ordered_loader.h"
 #include "harness/data/resize.h"
@@ -24,6 +25,18 @@ void TopKAccuracy::process(const torch::Tensor& logits, const torch::Tensor& tar
   for (size_t i = 0; i < ks_.size(); ++i)
     correct_[i] += hits.narrow(1, 0, std::min<int64_t>(ks_[i], kmax)).any(1).sum().item<int64_t>();
   count_ += logits.size(0);
+}
+
+std::vector<int64_t> TopKAccuracy::statistics() const {
+  std::vector<int64_t> out = correct_;
+  out.push_back(count_);
+  return out;
+}
+
+void TopKAccuracy::set_statistics(const std::vector<int64_t>& s) {
+  if (s.size() != correct_.size() + 1) throw std::invalid_argument("top-k statistics of another k");
+  std::copy(s.begin(), s.end() - 1, correct_.begin());
+  count_ = s.back();
 }
 
 data::DecodeLimits decode_limits(const suite::DatasetEntry& dataset) {
@@ -57,6 +70,14 @@ std::vector<store::Result> accuracy(Context& ctx) {
     throw std::invalid_argument("dataset '" + ds.name + "' has " + std::to_string(folder.classes.size()) +
                                 " classes but model '" + ctx.cell.model->label + "' predicts " +
                                 std::to_string(classes) + " (set num_classes on the model)");
+  // Under a launcher each rank scores every size()-th image from its rank (none twice, none dropped) and the ranks
+  // sum the correct counts.
+  dist::Group& group = dist::world();
+  if (group.distributed()) {
+    std::vector<data::Sample> mine;
+    for (size_t i = group.rank(); i < samples.size(); i += group.size()) mine.push_back(samples[i]);
+    samples = std::move(mine);
+  }
   const int workers = ds.workers > 0 ? ds.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const VariantConfig config = ctx.model.variant_config();
   const data::DecodeLimits limits = decode_limits(ds);
@@ -79,6 +100,7 @@ std::vector<store::Result> accuracy(Context& ctx) {
     topk.process(logits.cpu(), torch::tensor(labels));
     if (ctx.progress) ctx.progress(static_cast<double>(end) / samples.size());
   }
+  if (group.distributed()) topk.set_statistics(group.sum(topk.statistics()));
   const auto acc = topk.compute();
   const std::string protocol = std::to_string(ctx.img_size[0]) + " px, crop " +
                                std::to_string(config.crop_pct).substr(0, 4) + " " + config.interpolation;

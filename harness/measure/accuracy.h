@@ -20,6 +20,9 @@ class TopKAccuracy {
   std::vector<double> compute() const;  // percent, one per k
   const std::vector<int64_t>& ks() const { return ks_; }
   int64_t count() const { return count_; }
+  // The sufficient statistics (correct counts per k, then the count) and back: what ranks sum before compute().
+  std::vector<int64_t> statistics() const;
+  void set_statistics(const std::vector<int64_t>& statistics);
 
  private:
   std::vector<int64_t> ks_;

@@ -69,6 +69,22 @@ void IoUMetric::merge(const IoUMetric& other) {
   }
 }
 
+std::vector<int64_t> IoUMetric::statistics() const {
+  std::vector<int64_t> out;
+  for (const auto* area : {&area_intersect_, &area_union_, &area_pred_label_, &area_label_})
+    out.insert(out.end(), area->begin(), area->end());
+  return out;
+}
+
+void IoUMetric::set_statistics(const std::vector<int64_t>& s) {
+  if (static_cast<int64_t>(s.size()) != 4 * num_classes_)
+    throw std::invalid_argument("IoUMetric::set_statistics: " + std::to_string(s.size()) + " values for " +
+                                std::to_string(num_classes_) + " classes");
+  size_t k = 0;
+  for (auto* area : {&area_intersect_, &area_union_, &area_pred_label_, &area_label_})
+    for (auto& v : *area) v = s[k++];
+}
+
 IoUResult IoUMetric::compute() const {
   IoUResult result;
   int64_t total_intersect = 0, total_label = 0;

@@ -29,6 +29,10 @@ class IoUMetric {
   void process(const uint8_t* pred, const uint8_t* label, size_t n);
   // Adds another metric's statistics (multi-threaded accumulation reduces statistics, not results).
   void merge(const IoUMetric& other);
+  // The four areas as one vector (intersect, union, pred, label; K each) and back: what the ranks of a
+  // multi-process evaluation sum before compute().
+  std::vector<int64_t> statistics() const;
+  void set_statistics(const std::vector<int64_t>& statistics);
   IoUResult compute() const;
 
   int64_t num_classes() const { return num_classes_; }

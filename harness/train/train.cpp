@@ -18,6 +18,7 @@
 
 #include "harness/checkpoint/checkpoint.h"
 #include "harness/checkpoint/safetensors.h"
+#include "harness/dist/dist.h"
 #include "harness/model/registry.h"
 
 namespace locbench::train {
@@ -100,6 +101,14 @@ seg::IoUMetric evaluate(seg::SegmentationModelImpl& model, const seg::SegDataset
     throw std::invalid_argument("slide stride " + std::to_string(o.stride[0]) + "x" + std::to_string(o.stride[1]) +
                                 " is larger than the crop " + std::to_string(o.crop_size[0]) + "x" +
                                 std::to_string(o.crop_size[1]) + ": windows would leave pixels uncovered");
+  // Under a launcher each rank scores every size()-th image from its rank (none twice, none dropped); the ranks
+  // sum the areas and every rank computes the same metric.
+  dist::Group& group = dist::world();
+  if (group.distributed()) {
+    std::vector<seg::SegSample> mine;
+    for (size_t i = group.rank(); i < samples.size(); i += group.size()) mine.push_back(samples[i]);
+    samples = std::move(mine);
+  }
   if (!o.pred_dir.empty()) fs::create_directories(o.pred_dir);
   const bool was_training = model.is_training();
   model.eval();
@@ -127,6 +136,7 @@ seg::IoUMetric evaluate(seg::SegmentationModelImpl& model, const seg::SegDataset
     if (progress) progress(static_cast<double>(i + 1) / samples.size());
   }
   model.train(was_training);
+  if (group.distributed()) metric.set_statistics(group.sum(metric.statistics()));
   return metric;
 }
 
@@ -658,6 +668,7 @@ int run_eval_seg(const SegEvalOptions& o, std::ostream& out, std::ostream& err) 
           << " %, mAcc " << r.mAcc << " %\n";
     return 0;
   } catch (const std::exception& e) {
+    if (dist::world().distributed()) throw;  // under a launcher bench's run_guarded ends the job on every rank
     std::string msg = e.what();
     if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
     err << "bench eval-seg: " << msg << "\n";
