@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -42,6 +43,9 @@ struct VariantConfig {
   std::optional<SegRecipe> seg;  // segmentation variants whose recipe is known
 };
 
+// A count of one process's shard averaged over the processes of a job (see Model::segmentation_loss).
+using CountAverage = std::function<double(double)>;
+
 class Model : public torch::nn::Module {
  public:
   // Classification logits (B, num_classes) for normalised images (B, 3, H, W).
@@ -60,9 +64,12 @@ class Model : public torch::nn::Module {
   virtual bool ignores_checkpoint_key(const std::string& /*key*/) const { return false; }
   // Segmentation models (registry task "segmentation", forward = class scores (B, K, H, W) at the input size) that
   // carry their own training loss: its weighted terms for normalised images and labels (B, H, W) int64 with 255
-  // ignored, in training mode. Empty for a model without one.
+  // ignored, in training mode. Empty for a model without one. When one process trains on a shard of the batch,
+  // `average_count` turns a normaliser counted on the shard into the mean over the processes (the official
+  // criteria's all_reduce / world_size); empty: the count itself.
   virtual std::map<std::string, torch::Tensor> segmentation_loss(const torch::Tensor& /*images*/,
-                                                                 const torch::Tensor& /*labels*/) {
+                                                                 const torch::Tensor& /*labels*/,
+                                                                 const CountAverage& /*average_count*/ = {}) {
     return {};
   }
 

@@ -213,21 +213,24 @@ class ExampleSource {
 };
 
 // One batch of the pipeline: images (B, 3, h, w) and labels (B, h, w); samples transformed in parallel, each with
-// its own seeded Rng so the batch does not depend on thread timing.
+// its own seeded Rng so the batch does not depend on thread timing. Of `ranks` processes sharing the global batch
+// `batch`, rank `rank` takes samples [rank * batch / ranks, (rank + 1) * batch / ranks) with their global positions
+// and seeds: the same samples and augmentations as one process taking the whole batch.
 SegPair make_batch(ExampleSource& source, const TrainPipeline& pipeline, uint64_t seed, uint64_t stage, int64_t iter,
-                   int64_t batch) {
+                   int64_t batch, int rank = 0, int ranks = 1) {
+  const int64_t first = batch * rank / ranks, count = batch * (rank + 1) / ranks - first;
   std::vector<size_t> indices;
-  for (int64_t b = 0; b < batch; ++b) indices.push_back(source.index(seed ^ stage, iter, batch, b));
-  std::vector<SegPair> items(batch);
+  for (int64_t b = first; b < first + count; ++b) indices.push_back(source.index(seed ^ stage, iter, batch, b));
+  std::vector<SegPair> items(count);
   const int64_t workers = std::max<int64_t>(1, std::thread::hardware_concurrency());
-  for (int64_t start = 0; start < batch; start += workers) {
+  for (int64_t start = 0; start < count; start += workers) {
     std::vector<std::future<SegPair>> jobs;
-    for (int64_t b = start; b < std::min(batch, start + workers); ++b)
+    for (int64_t b = start; b < std::min(count, start + workers); ++b)
       jobs.push_back(std::async(std::launch::async, [&, b] {
-        Rng rng(sample_seed(seed, stage, iter, b));
+        Rng rng(sample_seed(seed, stage, iter, first + b));
         return train_transform(source.get(indices[b]), pipeline, rng);
       }));
-    for (int64_t b = start; b < std::min(batch, start + workers); ++b) items[b] = jobs[b - start].get();
+    for (int64_t b = start; b < std::min(count, start + workers); ++b) items[b] = jobs[b - start].get();
   }
   std::vector<torch::Tensor> images, labels;
   for (auto& it : items) {
@@ -327,7 +330,50 @@ struct Stage {
   std::function<double(int64_t)> lr;  // base learning rate set before iteration iter
   double weight_decay, clip_grad;
   Paramwise paramwise;  // empty: one group
+  // Across processes: true when step_loss returns this rank's share of the global batch's loss (the shares sum to
+  // the one-process loss, so gradients are summed); false when it returns the rank's own mean, as DDP trains
+  // (gradients averaged). The batch_size is the global batch, split evenly over the ranks.
+  bool loss_is_share = false;
 };
+
+// The state rank 0 has (fresh or resumed) on every rank: the iteration, every weight and buffer, and the AdamW
+// moments. Returns the iteration to start at.
+int64_t share_state(dist::Group& group, torch::nn::Module& whole,
+                    const std::vector<std::pair<std::string, torch::Tensor>>& trainable, torch::optim::AdamW& optimizer,
+                    int64_t start) {
+  torch::NoGradGuard no_grad;
+  std::vector<int64_t> has_state;
+  int64_t adam_step = 0;
+  for (const auto& [name, p] : trainable) {
+    auto it = optimizer.state().find(p.unsafeGetTensorImpl());
+    has_state.push_back(it != optimizer.state().end());
+    if (it != optimizer.state().end()) adam_step = static_cast<torch::optim::AdamWParamState&>(*it->second).step();
+  }
+  std::vector<torch::Tensor> head{torch::tensor(std::vector<int64_t>{start, adam_step}, torch::kLong),
+                                  torch::tensor(has_state, torch::kLong)};
+  group.broadcast(head);
+  start = head[0][0].item<int64_t>(), adam_step = head[0][1].item<int64_t>();
+  std::vector<torch::Tensor> tensors;
+  for (auto& item : whole.named_parameters()) tensors.push_back(item.value());
+  for (auto& item : whole.named_buffers()) tensors.push_back(item.value());
+  for (size_t i = 0; i < trainable.size(); ++i) {
+    if (!head[1][static_cast<int64_t>(i)].item<int64_t>()) continue;
+    const auto& p = trainable[i].second;
+    auto& slot = optimizer.state()[p.unsafeGetTensorImpl()];
+    if (!slot) {
+      auto state = std::make_unique<torch::optim::AdamWParamState>();
+      state->exp_avg(torch::zeros_like(p));
+      state->exp_avg_sq(torch::zeros_like(p));
+      slot = std::move(state);
+    }
+    auto& state = static_cast<torch::optim::AdamWParamState&>(*slot);
+    state.step(adam_step);
+    tensors.push_back(state.exp_avg());
+    tensors.push_back(state.exp_avg_sq());
+  }
+  group.broadcast(tensors);
+  return start;
+}
 
 // The shared loop: lr from the schedule before each step, loss from `step_loss`, curves every log_interval,
 // a checkpoint at checkpoint_interval, at stop_after and at the end. Returns whether it ran to the end.
@@ -335,6 +381,11 @@ bool run_stage(const Stage& stage, const TrainOptions& o, torch::nn::Module& who
                const std::function<torch::Tensor(int64_t)>& step_loss,
                const std::function<void(int64_t)>& on_eval, std::vector<store::CurvePoint>& curves,
                std::ostream& log, double progress_from, double progress_span) {
+  dist::Group& group = dist::world();
+  if (stage.batch_size % group.size() != 0)
+    throw std::invalid_argument(stage.name + " batch size " + std::to_string(stage.batch_size) +
+                                " is not divisible by the " + std::to_string(group.size()) +
+                                " ranks (each takes an equal share of the global batch)");
   auto trainable = trainable_parameters(whole);
   std::vector<torch::Tensor> params;
   // One AdamW group per (lr, decay) multiplier pair, in order of first appearance.
@@ -359,13 +410,16 @@ bool run_stage(const Stage& stage, const TrainOptions& o, torch::nn::Module& who
   }
   torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(stage.lr(0)).weight_decay(stage.weight_decay));
   const std::string path = o.work_dir.empty() ? "" : (fs::path(o.work_dir) / (stage.name + ".safetensors")).string();
+  // Rank 0 reads and writes the checkpoints and keeps the curves; the others start from its state.
   int64_t start = 0;
-  if (o.resume && !path.empty() && fs::exists(path)) {
+  if (o.resume && !path.empty() && group.is_main() && fs::exists(path)) {
     start = load_stage(path, stage.name, whole, trainable, optimizer, o.seed, curves);
     log << stage.name << ": resumed at iteration " << start << " from " << path << "\n";
   }
+  if (group.distributed()) start = share_state(group, whole, trainable, optimizer, start);
   auto save = [&](int64_t iteration) {
-    if (!path.empty()) save_stage(path, stage.name, whole, trainable, optimizer, iteration, o.seed, curves);
+    if (!path.empty() && group.is_main())
+      save_stage(path, stage.name, whole, trainable, optimizer, iteration, o.seed, curves);
   };
   double loss_sum = 0;
   int64_t loss_count = 0;
@@ -376,9 +430,12 @@ bool run_stage(const Stage& stage, const TrainOptions& o, torch::nn::Module& who
     optimizer.zero_grad();
     auto loss = step_loss(iter);
     loss.backward();
+    group.all_reduce_gradients(params, /*average=*/!stage.loss_is_share);  // nothing in one process
     if (stage.clip_grad > 0) torch::nn::utils::clip_grad_norm_(params, stage.clip_grad);
     optimizer.step();
-    loss_sum += loss.item<double>();
+    double value = loss.item<double>();
+    if (group.distributed()) value = group.sum(value) / (stage.loss_is_share ? 1 : group.size());
+    loss_sum += value;
     ++loss_count;
     const int64_t done = iter + 1;
     if (done % std::max<int64_t>(o.log_interval, 1) == 0 || done == stage.iterations) {
@@ -407,6 +464,18 @@ void freeze(Model& backbone) {
   for (auto& p : backbone.parameters()) p.set_requires_grad(false);
 }
 
+// Cross-entropy of the global batch as this rank's share: the sum over this rank's counted targets divided by the
+// count over every rank, so that the shares add up to one process's mean over the whole batch (up to the order of
+// the float sums). mmseg's DDP averages the ranks' own means instead, which differs when ranks count differently
+// many labelled pixels.
+torch::Tensor cross_entropy_share(dist::Group& group, const torch::Tensor& logits, const torch::Tensor& target,
+                                  int64_t ignore_index) {
+  const double counted = group.sum(target.ne(ignore_index).sum().item<double>());
+  const auto sum = F::cross_entropy(
+      logits, target, F::CrossEntropyFuncOptions().ignore_index(ignore_index).reduction(torch::kSum));
+  return counted > 0 ? sum / counted : logits.sum() * 0;
+}
+
 // Classification pre-training of a small model from scratch on the segmentation data: each crop's target is its
 // most frequent class (crops with no labelled pixel are ignored).
 bool pretrain_classifier(Model& model, ExampleSource& source, const TrainOptions& o,
@@ -417,16 +486,18 @@ bool pretrain_classifier(Model& model, ExampleSource& source, const TrainOptions
   for (int c = 0; c < 3; ++c) pipeline.norm.mean[c] = cfg.mean[c] * 255, pipeline.norm.std[c] = cfg.std[c] * 255;
   const OneCycle schedule{o.cls_lr, o.cls_iterations, 0.1, 1e4, 1.0, false};
   Stage stage{"cls", 0xC1A55, o.cls_iterations, o.cls_batch_size, [schedule](int64_t i) { return schedule.lr(i); },
-              o.cls_weight_decay, o.cls_clip_grad, {}};
+              o.cls_weight_decay, o.cls_clip_grad, {}, /*loss_is_share=*/true};
   model.train();
+  dist::Group& group = dist::world();
   auto step = [&](int64_t iter) {
-    SegPair batch = make_batch(source, pipeline, o.seed, stage.salt, iter, stage.batch_size);
+    SegPair batch = make_batch(source, pipeline, o.seed, stage.salt, iter, stage.batch_size, group.rank(), group.size());
     auto counts = torch::zeros({batch.label.size(0), 256}, torch::kLong);
     counts.scatter_add_(1, batch.label.flatten(1).clamp(0, 255), torch::ones_like(batch.label.flatten(1)));
     counts.narrow(1, seg::kIgnoreIndex, 1).zero_();
     auto target = counts.argmax(1);
     target = torch::where(counts.sum(1) > 0, target, torch::full_like(target, -100));
     auto logits = model.forward(batch.image.to(o.device));
+    if (group.distributed()) return cross_entropy_share(group, logits, target.to(o.device), -100);
     return F::cross_entropy(logits, target.to(o.device), F::CrossEntropyFuncOptions().ignore_index(-100));
   };
   const bool finished = run_stage(stage, o, model, step, {}, curves, log, 0.0, 0.5);
@@ -558,11 +629,17 @@ TrainResult train_segmentor(const TrainOptions& o, ExampleSource& source, const 
   Stage stage{"seg",          0x5E6,        o.iterations, o.batch_size, [schedule](int64_t i) { return schedule.lr(i); },
               o.weight_decay, o.clip_grad, segmentor_paramwise(o.head_lr_mult)};
   TrainResult result;
+  // Across processes each rank's loss is its own mean, as the official DDP training has it, with the criterion's
+  // normaliser (SegViT's num_masks) averaged over the ranks; the gradients are averaged (loss_is_share false).
+  dist::Group& group = dist::world();
+  const CountAverage average_count =
+      group.distributed() ? CountAverage([&group](double n) { return group.sum(n) / group.size(); }) : CountAverage();
   auto step = [&](int64_t iter) {
-    SegPair batch = make_batch(source, o.pipeline, o.seed, stage.salt, iter, stage.batch_size);
-    // Dropout and drop-path draw from a generator seeded per iteration, so a resumed run equals an uninterrupted one.
-    torch::manual_seed(sample_seed(o.seed, stage.salt, iter, -1) >> 1);
-    const auto terms = net->segmentation_loss(batch.image.to(o.device), batch.label.to(o.device));
+    SegPair batch = make_batch(source, o.pipeline, o.seed, stage.salt, iter, stage.batch_size, group.rank(), group.size());
+    // Dropout and drop-path draw from a generator seeded per iteration (and rank), so a resumed run equals an
+    // uninterrupted one.
+    torch::manual_seed(sample_seed(o.seed, stage.salt, iter, -1 - group.rank()) >> 1);
+    const auto terms = net->segmentation_loss(batch.image.to(o.device), batch.label.to(o.device), average_count);
     if (terms.empty())
       throw std::invalid_argument("'" + o.model + "' has no training loss of its own (task segmentor needs one)");
     torch::Tensor loss;
@@ -608,9 +685,10 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
   model->decode_head->train();
   const OneCycle schedule{o.lr, o.iterations, o.pct_start, o.div_factor, o.final_div_factor, false};
   Stage stage{"seg", 0x5E6, o.iterations, o.batch_size, [schedule](int64_t i) { return schedule.lr(i); },
-              o.weight_decay, 0, {}};
+              o.weight_decay, 0, {}, /*loss_is_share=*/true};
+  dist::Group& group = dist::world();
   auto step = [&](int64_t iter) {
-    SegPair batch = make_batch(source, o.pipeline, o.seed, stage.salt, iter, stage.batch_size);
+    SegPair batch = make_batch(source, o.pipeline, o.seed, stage.salt, iter, stage.batch_size, group.rank(), group.size());
     torch::Tensor features;
     {
       torch::NoGradGuard no_grad;
@@ -618,6 +696,7 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
     }
     // BaseDecodeHead.loss_by_feat: logits resized to the label size, CE over non-ignored pixels.
     auto logits = seg::resize_logits(model->decode_head->forward(features), {batch.label.size(1), batch.label.size(2)});
+    if (group.distributed()) return cross_entropy_share(group, logits, batch.label.to(o.device), seg::kIgnoreIndex);
     // A batch with no labelled pixel gives mmseg a NaN loss; a zero loss keeps the weights finite instead.
     if (!batch.label.ne(seg::kIgnoreIndex).any().item<bool>()) return logits.sum() * 0;
     return F::cross_entropy(logits, batch.label.to(o.device),
@@ -647,6 +726,7 @@ int run_train(const TrainOptions& options, std::ostream& log) {
     log << "\n";
     return 0;
   } catch (const std::exception& e) {
+    if (dist::world().distributed()) throw;  // under a launcher bench's run_guarded ends the job on every rank
     std::string msg = e.what();
     if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
     std::cerr << "bench train: " << one_line(msg, 2000) << "\n";  // errors on stderr, one line, as every command's

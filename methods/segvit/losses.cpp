@@ -79,7 +79,9 @@ std::map<std::string, torch::Tensor> atm_loss(const AtmOutput& outputs, const to
   const auto targets = prepare_targets(labels, options.ignore_index);
   int64_t present = 0;
   for (const auto& t : targets) present += t.labels.numel();
-  const double num_masks = std::max<double>(static_cast<double>(present), 1.0);
+  // criterion.py: num_masks all-reduced and divided by the world size, then clamped to at least 1.
+  const double counted = static_cast<double>(present);
+  const double num_masks = std::max<double>(options.average_count ? options.average_count(counted) : counted, 1.0);
 
   std::map<std::string, torch::Tensor> terms;
   auto add = [&](const torch::Tensor& logits, const torch::Tensor& masks, const std::string& suffix) {
@@ -105,10 +107,12 @@ torch::Tensor total_loss(const std::map<std::string, torch::Tensor>& terms) {
 }
 
 std::map<std::string, torch::Tensor> SegVit::segmentation_loss(const torch::Tensor& images,
-                                                               const torch::Tensor& labels) {
+                                                               const torch::Tensor& labels,
+                                                               const CountAverage& average_count) {
   const AtmOutput outputs = forward_head_outputs(images);
   AtmLossOptions options;  // the released configs: ATMLoss(num_classes, dec_layers 3, 20, 1, 1), eos 0.1
   options.num_classes = outputs.pred_logits.size(2) - 1;
+  options.average_count = average_count;
   return atm_loss(outputs, labels, options);
 }
 

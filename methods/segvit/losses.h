@@ -4,6 +4,7 @@
 
 #include "methods/segvit/segvit.h"
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -17,6 +18,9 @@ struct AtmLossOptions {
   double dice_weight = 1.0;
   double eos_coef = 0.1;      // class weight of the no-object column
   int64_t ignore_index = 255;
+  // num_masks of this process's images -> its mean over the processes of a job (criterion.py's all_reduce and
+  // / world_size); empty in one process.
+  std::function<double(double)> average_count;
 };
 
 // One image's targets: the classes present (ascending, ignore excluded) and their binary masks (N, H, W) float.

@@ -238,8 +238,8 @@ class SegVit : public Model {
   // The losses' class-weight buffer (decode_head[.atm].loss_decode.criterion.empty_weight) is rebuilt, not loaded.
   bool ignores_checkpoint_key(const std::string& key) const override;
   // The ATM loss (losses.h) of the final and auxiliary outputs; label-size masks, fixed query-to-class matching.
-  std::map<std::string, torch::Tensor> segmentation_loss(const torch::Tensor& images,
-                                                         const torch::Tensor& labels) override;
+  std::map<std::string, torch::Tensor> segmentation_loss(const torch::Tensor& images, const torch::Tensor& labels,
+                                                         const CountAverage& average_count = {}) override;
 
   VisionTransformer vit{nullptr};  // the mmseg backbone (null for a generic backbone)
   ModelPtr generic_backbone;
