@@ -21,6 +21,8 @@ namespace locbench::cli {
 // Runs a command's body. A suite error prints its lines (each names the file and the field); any other exception
 // prints "bench COMMAND: message" (its first line, one line however hostile); the exit code is exit_code_of's
 // (harness/common/exit_codes.h).
+// In a job under a launcher an error ends the job on every rank, each printing the line that names the rank
+// (dist::Group::fail_job).
 void run_guarded(const char* command, const std::function<void()>& fn);
 // Sets the process's exit code (the first non-zero one wins).
 void set_exit_code(int code);
@@ -29,6 +31,9 @@ int exit_code();
 // Option validators with short messages ("--lr: must be at least 0, got -1"); CLI11's own print DBL_MAX in full.
 CLI::Validator at_least(double min);
 CLI::Validator greater_than(double min);
+
+// A digest of the options a sub-command was given (the ranks of one job must agree on them).
+std::string options_digest(const CLI::App& command);
 
 // "H" or "HxW" with integers from 1 to kMaxImageSide.
 std::array<int64_t, 2> parse_img_size(const std::string& text);
@@ -42,6 +47,7 @@ void add_forward_command(CLI::App& app);
 void add_validate_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_measure_cell_command(CLI::App& app);
+void add_merge_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
 void add_kernels_command(CLI::App& app);

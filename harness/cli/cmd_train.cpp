@@ -1,7 +1,9 @@
 // bench train and eval-seg: segmentation training (head, scratch, segmentor) and mIoU of predictions or models.
 #include "harness/checkpoint/weights.h"
 #include "harness/cli/cli_common.h"
+#include "harness/dist/dist.h"
 #include "harness/model/registry.h"
+#include "harness/runner/runner.h"
 #include "harness/seg/eval_seg.h"
 #include "harness/train/train.h"
 
@@ -35,7 +37,8 @@ void add_train_command(CLI::App& app) {
   const auto image_side = CLI::Range(int64_t{1}, kMaxImageSide);
   cmd->add_option("--num-classes", to.num_classes, "Classes of synthetic_ade20k data")->check(CLI::Range(2, 254));
   cmd->add_option("--iterations", to.iterations, "Head iterations")->check(greater_than(0))->capture_default_str();
-  cmd->add_option("--batch-size", to.batch_size, "Images per iteration")
+  cmd->add_option("--batch-size", to.batch_size,
+                  "Images per iteration: the global batch (under a launcher each rank takes an equal share)")
       ->check(CLI::Range(1, 65536))
       ->capture_default_str();
   cmd->add_option("--crop", o->crop, "Crop H [W] (default 512)")->expected(1, 2)->check(image_side);
@@ -50,6 +53,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--cls-iterations", to.cls_iterations, "Pre-training iterations (--task scratch)")
       ->check(at_least(0))
       ->capture_default_str();
+  cmd->add_option("--cls-batch-size", to.cls_batch_size, "Pre-training images per iteration (--task scratch)")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
   cmd->add_option("--eval-interval", to.eval_interval, "mIoU every N iterations (0: at the end)")
       ->check(at_least(0))
       ->capture_default_str();
@@ -61,6 +67,12 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--work-dir", to.work_dir, "Checkpoints go here (cls.safetensors, seg.safetensors)");
   cmd->add_flag("--resume", to.resume, "Continue from --work-dir's checkpoints at their saved iteration");
+  cmd->add_option("--stop-after", to.stop_after, "Stop with a checkpoint after N iterations of a stage (0: never)")
+      ->check(at_least(0))
+      ->capture_default_str();
+  cmd->add_option("--log-interval", to.log_interval, "Curve points (mean loss, lr) every N iterations")
+      ->check(greater_than(0))
+      ->capture_default_str();
   cmd->add_option("--seed", to.seed, "Seed")->capture_default_str();
   cmd->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   cmd->add_option("--max-pixels", to.limits.max_pixels, "Refuse images whose header claims more pixels")
@@ -86,8 +98,15 @@ void add_train_command(CLI::App& app) {
       if (!o->crop.empty() && t.eval.mode == "slide")
         t.eval.stride = {t.eval.crop_size[0] * 2 / 3, t.eval.crop_size[1] * 2 / 3};
       if (t.eval.mode != "slide") t.eval.crop_size = t.pipeline.crop_size;
-      t.device = o->device == "cuda" ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
-      set_exit_code(train::run_train(t, std::cout));
+      // Under torchrun or srun every rank trains its share of each global batch; rank 0 writes and prints.
+      dist::Group& group = dist::init({dist::timeout_from_environment(), o->device == "cuda"});
+      group.agree("train", {{"commit", runner::describe_environment().git_commit},
+                            {"options", options_digest(*cmd)}});
+      t.device = o->device == "cuda" ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(group.local_rank()))
+                                     : torch::Device(torch::kCPU);
+      std::ostream quiet(nullptr);
+      set_exit_code(train::run_train(t, group.is_main() ? std::cout : quiet));
+      group.finish();
     });
   });
 }
@@ -163,7 +182,12 @@ void add_eval_seg_command(CLI::App& app) {
       m.json = o->pngs.json;
       m.limits = o->pngs.limits;
       m.eval.pred_dir = o->pred_out;
-      set_exit_code(train::run_eval_seg(m, std::cout, std::cerr));
+      dist::Group& group = dist::init({dist::timeout_from_environment(), false});
+      group.agree("eval-seg", {{"commit", runner::describe_environment().git_commit},
+                               {"options", options_digest(*cmd)}});
+      std::ostream quiet(nullptr);
+      set_exit_code(train::run_eval_seg(m, group.is_main() ? std::cout : quiet, std::cerr));
+      group.finish();
     });
   });
 }

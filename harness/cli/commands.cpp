@@ -11,6 +11,7 @@ void add_commands(CLI::App& app) {
   add_validate_command(app);
   add_run_command(app);
   add_measure_cell_command(app);
+  add_merge_command(app);
   add_report_command(app);
   add_plot_command(app);
   add_train_command(app);

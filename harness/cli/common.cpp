@@ -1,10 +1,12 @@
 #include "harness/cli/cli_common.h"
 
 #include "harness/common/text.h"
+#include "harness/dist/dist.h"
 #include "harness/model/registry.h"
 #include "harness/suite/suite.h"
 
 #include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <stdexcept>
 
@@ -25,15 +27,21 @@ void run_guarded(const char* command, const std::function<void()>& fn) {
     fn();
   } catch (const suite::SuiteError& e) {
     std::cerr << e.what() << "\n";  // one line per problem, each naming the file and the field
+    if (dist::world().distributed()) dist::world().fail_job(std::string("bench ") + command + ": invalid suite");
     set_exit_code(kUsageError);
+  } catch (const dist::CommError& e) {
+    dist::world().fail_job(std::string("bench ") + command + ": " + e.what(), /*comm_error=*/true);
   } catch (const std::bad_alloc&) {
-    std::cerr << "bench " << command << ": out of memory (an input, a batch or an image size too large for this "
-                 "machine?)\n";
+    const std::string msg = std::string("bench ") + command +
+                            ": out of memory (an input, a batch or an image size too large for this machine?)";
+    if (dist::world().distributed()) dist::world().fail_job(msg);
+    std::cerr << msg << "\n";
     set_exit_code(kRunFailure);
   } catch (const std::exception& e) {
     std::string msg = e.what();
     // c10 errors carry a C++ backtrace after the first line; users need only the message.
     if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
+    if (dist::world().distributed()) dist::world().fail_job("bench " + std::string(command) + ": " + one_line(msg, 2000));
     std::cerr << "bench " << command << ": " << one_line(msg, 2000) << "\n";  // bounded, and one line
     set_exit_code(exit_code_of(e));
   }
@@ -59,6 +67,14 @@ CLI::Validator number_check(double min, bool inclusive) {
 
 CLI::Validator at_least(double min) { return number_check(min, true); }
 CLI::Validator greater_than(double min) { return number_check(min, false); }
+
+std::string options_digest(const CLI::App& command) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a of the options as CLI11 writes them
+  for (const unsigned char c : command.config_to_str(true, false)) h = (h ^ c) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
 
 std::array<int64_t, 2> parse_img_size(const std::string& text) {
   const auto x = text.find('x');

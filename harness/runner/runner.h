@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 namespace locbench::runner {
 
@@ -17,9 +18,13 @@ struct RunOptions {
   // The bench executable: `memory` cells run in a child process of it (`bench measure-cell`), so that the
   // high-water mark is the cell's own. Empty: they run in this process (the convention says so).
   std::string executable;
+  // --shard I/N: only the cells I, I + N, I + 2N, ... of the plan (0-based); each shard writes its own database.
+  int shard_index = 0, shard_count = 1;
 };
 
 // Returns 0 when every cell passed, 1 when any failed. Suite and store errors throw.
+// Under torchrun or srun every rank runs it: rank 0 owns the database; the cells of data-parallel kinds
+// (data_parallel) run on every rank, the others on rank 0 while the rest wait.
 int run_suite(const RunOptions& options);
 
 // `bench measure-cell`: builds the one cell of the suite with this key (as run_suite would, device override
@@ -27,6 +32,11 @@ int run_suite(const RunOptions& options);
 // ({"results": [...], "samples": [...]} or {"error": "..."}). Returns 0, or 1 when the cell failed.
 int measure_cell(const std::string& suite, const std::string& key, const std::string& device,
                  const std::string& out_path);
+// Measurement kinds whose cells split their data (evaluation) or their batches (training) over every rank.
+bool data_parallel(const std::string& kind);
+
+// "I/N" with 0 <= I < N; throws std::invalid_argument naming the option.
+std::pair<int, int> parse_shard(const std::string& text);
 
 // What a run records about where it ran.
 struct Environment {
