@@ -159,6 +159,12 @@ TEST(Store, CellsKeepTheirCheckpointAndItsSha256) {
 // A file as a version-3 bench wrote it: every later table and column dropped again.
 void downgrade_to_version_three(const fs::path& db) {
   sql_exec(db, R"sql(
+    DROP INDEX runs_part_of;
+    ALTER TABLE runs DROP COLUMN backend;
+    ALTER TABLE runs DROP COLUMN world_size;
+    ALTER TABLE runs DROP COLUMN shard;
+    ALTER TABLE runs DROP COLUMN part_of;
+    ALTER TABLE cells DROP COLUMN part;
     DROP TABLE samples;
     ALTER TABLE runs DROP COLUMN pid;
     ALTER TABLE runs DROP COLUMN environment;
@@ -199,6 +205,12 @@ TEST(Store, MigratesAVersionFourDatabase) {
     store.record_cell(run, c);
   }
   sql_exec(db, R"sql(
+    DROP INDEX runs_part_of;
+    ALTER TABLE runs DROP COLUMN backend;
+    ALTER TABLE runs DROP COLUMN world_size;
+    ALTER TABLE runs DROP COLUMN shard;
+    ALTER TABLE runs DROP COLUMN part_of;
+    ALTER TABLE cells DROP COLUMN part;
     ALTER TABLE runs DROP COLUMN pid;
     ALTER TABLE runs DROP COLUMN allocator;
     PRAGMA user_version=4;

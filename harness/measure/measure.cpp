@@ -20,4 +20,6 @@ std::vector<store::Result> run(Context& ctx) {
   return it->second(ctx);
 }
 
+bool data_driven(const std::string& kind) { return kind == "accuracy" || kind == "miou" || kind == "train"; }
+
 }  // namespace locbench::measure

@@ -38,6 +38,10 @@ struct Context {
 // Runs the measurement kind of the cell and returns its results (metric, value, unit, convention).
 std::vector<store::Result> run(Context& ctx);
 
+// The kinds that score a model on data (accuracy, miou, train): each runs its model on one intra-op thread
+// (common.h, DeterministicThreads), and under a launcher splits its images or batches over the ranks.
+bool data_driven(const std::string& kind);
+
 // Generates a synthetic_ade20k dataset (both splits) at its root, or checks the one there (data/generated.h).
 void prepare_synthetic_ade20k(const suite::DatasetEntry& dataset);
 

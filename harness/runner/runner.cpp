@@ -241,9 +241,7 @@ nlohmann::json cell_provenance(const suite::Suite& s, const suite::Cell& cell, t
                                const Model& model, const Environment& env) {
   const auto& cfg = model.variant_config();
   const VariantInfo* info = Registry::instance().find(cell.model->name);
-  // The data-driven kinds run their model on one intra-op thread (measure/common.h, DeterministicThreads).
-  const std::string& kind = cell.measurement->kind;
-  const bool pinned = kind == "accuracy" || kind == "miou" || kind == "train";
+  const bool pinned = measure::data_driven(cell.measurement->kind);  // one intra-op thread
   return {{"device", device.str()},
           {"device_name", device.is_cuda() ? env.gpu_name : env.cpu_name},
           {"threads", pinned ? 1 : at::get_num_threads()},
@@ -428,7 +426,7 @@ int measure_cell(const std::string& suite_path, const std::string& key, const st
   return out ? code : 1;
 }
 
-bool data_parallel(const std::string& kind) { return kind == "accuracy" || kind == "miou" || kind == "train"; }
+bool data_parallel(const std::string& kind) { return measure::data_driven(kind); }
 
 std::pair<int, int> parse_shard(const std::string& text) {
   const auto slash = text.find('/');

@@ -67,6 +67,8 @@ def _setting_value(value):
 def _select_runs(con, run, suite):
     sql, args = "SELECT id, suite_name, suite_json FROM runs", []
     where = []
+    if "part_of" in _columns(con, "runs"):  # a shard folded into a merged run (bench merge) is not a run of its own
+        where.append("part_of IS NULL")
     if suite is not None:
         where.append("suite_name = ?")
         args.append(suite)
