@@ -3,6 +3,7 @@
 // batch b train what one rank does at 2b; a resumed job may change its world size; shards merge into the unsharded
 // run; ranks that disagree, die or hang end the job with one line naming the rank, and --resume continues.
 #include "harness/checkpoint/checkpoint.h"
+#include "harness/measure/measure.h"
 #include "harness/seg/synth.h"
 #include "harness/store/store.h"
 #include "tests/test_helpers.h"
@@ -171,17 +172,19 @@ std::map<std::string, std::map<std::string, double>> results_of(const std::strin
   return out;
 }
 
+// The segmentation data of these tests, as a suite's generate entry: 12 training and 5 validation images (odd: the
+// ranks' shards differ in size). Written once through the suites' generator, so that suites naming it find it.
+const char* const kSegGenerate = R"({"classes": 3, "count": 12, "val_count": 5, "min_size": 48, "max_size": 72})";
+
 fs::path synthetic_seg(const fs::path& dir) {
-  const auto root = dir / "ade";
-  seg::SynthOptions o;
-  o.count = 12;
-  o.min_size = 48;
-  o.max_size = 72;
-  o.num_classes = 3;
-  seg::write_synthetic_ade20k(root.string(), "training", o);
-  o.count = 5;  // odd: the ranks' shards differ in size
-  seg::write_synthetic_ade20k(root.string(), "validation", o);
-  return root;
+  suite::DatasetEntry d;
+  d.name = "seg";
+  d.kind = "synthetic_ade20k";
+  d.root = (dir / "ade").string();
+  d.generate = nlohmann::json::parse(kSegGenerate);
+  d.num_classes = 3;
+  measure::prepare_synthetic_ade20k(d);
+  return d.root;
 }
 
 std::string train_args(const fs::path& root, const fs::path& work, const std::string& extra) {
@@ -229,7 +232,7 @@ std::vector<std::string> eval_suites(const fs::path& dir, const fs::path& seg_ro
     "name": "dist_miou",
     "models": ["vit_pico_patch8_64"],
     "datasets": [{"name": "seg", "kind": "synthetic_ade20k", "root": ")" + seg_root.string() + R"(",
-                  "generate": {"classes": 3}}],
+                  "generate": )" + std::string(kSegGenerate) + R"(}],
     "measurements": [{"kind": "miou", "dataset": "seg", "head": ")" + head.string() + R"(", "scale": [128, 64]}],
     "settings": {"threads": 1}
   })")};
@@ -371,7 +374,7 @@ TEST(Dist, ShardsMergeIntoTheUnshardedRun) {
   EXPECT_NE(again.err.find("shard 1/4 is already in"), std::string::npos) << again.err;
   EXPECT_EQ(store::Store((dir / "merged.db").string()).runs().size(), 5u) << "the refused merge wrote nothing";
   auto bad = run_one("run " + suite + " --shard 4/4 --db " + (dir / "x.db").string(), dir, "bad");
-  EXPECT_EQ(bad.code, 1);
+  EXPECT_EQ(bad.code, 2);  // a usage error
   EXPECT_NE(bad.err.find("--shard '4/4': expected I/N with 0 <= I < N"), std::string::npos) << bad.err;
   // An unsharded run merges as a run of its own, with its provenance.
   auto plain = run_one("merge " + (dir / "whole.db").string() + " --into " + (dir / "merged.db").string(), dir, "plain");
@@ -433,7 +436,7 @@ std::string long_train_suite(const fs::path& dir, const fs::path& seg_root) {
     "name": "long_train",
     "models": ["vit_pico_patch8_64"],
     "datasets": [{"name": "seg", "kind": "synthetic_ade20k", "root": ")" + seg_root.string() + R"(",
-                  "generate": {"classes": 3}}],
+                  "generate": )" + std::string(kSegGenerate) + R"(}],
     "measurements": ["params",
                      {"kind": "train", "dataset": "seg", "scale": [128, 64],
                       "train": {"task": "head", "iterations": 200, "batch_size": 2, "crop": 48, "scale": [128, 64],
