@@ -1,5 +1,7 @@
 // The SQLite store: schema and migrations, bad files, atomic cells, resume, concurrent writers, crashes.
 #include <gtest/gtest.h>
+
+#include <map>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -156,32 +158,36 @@ TEST(Store, CellsKeepTheirCheckpointAndItsSha256) {
   EXPECT_EQ(sql_scalar(db, "SELECT checkpoint_sha256 FROM cells WHERE cell_key='without'"), "<null>");
 }
 
-// A file as a version-3 bench wrote it: every later table and column dropped again.
-void downgrade_to_version_three(const fs::path& db) {
-  sql_exec(db, R"sql(
-    DROP INDEX runs_part_of;
-    ALTER TABLE runs DROP COLUMN backend;
-    ALTER TABLE runs DROP COLUMN world_size;
-    ALTER TABLE runs DROP COLUMN shard;
-    ALTER TABLE runs DROP COLUMN part_of;
-    ALTER TABLE cells DROP COLUMN part;
-    DROP TABLE samples;
-    ALTER TABLE runs DROP COLUMN pid;
-    ALTER TABLE runs DROP COLUMN environment;
-    ALTER TABLE runs DROP COLUMN allocator;
-    ALTER TABLE cells DROP COLUMN label;
-    ALTER TABLE cells DROP COLUMN checkpoint_path;
-    ALTER TABLE cells DROP COLUMN checkpoint_sha256;
-    ALTER TABLE cells DROP COLUMN provenance;
-    PRAGMA user_version=3;
-  )sql");
+// A file as a bench of schema `version` wrote it: what every later migration step added, dropped again.
+void downgrade_to(const fs::path& db, int version) {
+  static const std::map<int, std::string> undo = {
+      {4, R"sql(
+        DROP TABLE samples;
+        ALTER TABLE runs DROP COLUMN environment;
+        ALTER TABLE cells DROP COLUMN label;
+        ALTER TABLE cells DROP COLUMN checkpoint_path;
+        ALTER TABLE cells DROP COLUMN checkpoint_sha256;
+        ALTER TABLE cells DROP COLUMN provenance;
+      )sql"},
+      {5, "ALTER TABLE runs DROP COLUMN pid;"},
+      {6, "ALTER TABLE runs DROP COLUMN allocator;"},
+      {7, R"sql(
+        DROP INDEX runs_part_of;
+        ALTER TABLE runs DROP COLUMN backend;
+        ALTER TABLE runs DROP COLUMN world_size;
+        ALTER TABLE runs DROP COLUMN shard;
+        ALTER TABLE runs DROP COLUMN part_of;
+        ALTER TABLE cells DROP COLUMN part;
+      )sql"}};
+  for (int v = schema_version(); v > version; --v) sql_exec(db, undo.at(v));  // a new step needs its undo here
+  sql_exec(db, "PRAGMA user_version=" + std::to_string(version));
 }
 
 TEST(Store, MigratesAVersionThreeDatabaseToCheckpointColumns) {
   auto db = testing::temp_dir("store_v3") / "r.db";
   { Store store(db.string()); store.record_cell(store.begin_run(sample_run()), sample_cell("old")); }
   // Back to version 3 as a file written before the columns existed would be.
-  downgrade_to_version_three(db);
+  downgrade_to(db, 3);
   Store store(db.string());
   EXPECT_EQ(sql_scalar(db, "PRAGMA user_version"), std::to_string(schema_version()));
   const auto runs = store.runs();
@@ -204,17 +210,7 @@ TEST(Store, MigratesAVersionFourDatabase) {
     c.checkpoint_sha256 = std::string(64, 'a');
     store.record_cell(run, c);
   }
-  sql_exec(db, R"sql(
-    DROP INDEX runs_part_of;
-    ALTER TABLE runs DROP COLUMN backend;
-    ALTER TABLE runs DROP COLUMN world_size;
-    ALTER TABLE runs DROP COLUMN shard;
-    ALTER TABLE runs DROP COLUMN part_of;
-    ALTER TABLE cells DROP COLUMN part;
-    ALTER TABLE runs DROP COLUMN pid;
-    ALTER TABLE runs DROP COLUMN allocator;
-    PRAGMA user_version=4;
-  )sql");
+  downgrade_to(db, 4);
   Store store(db.string());
   EXPECT_EQ(sql_scalar(db, "PRAGMA user_version"), std::to_string(schema_version()));
   const auto runs = store.runs();
@@ -747,7 +743,7 @@ TEST(StoreProvenance, MigratesVersionThreeFileKeepingItsData) {
   {
     Store upgraded(db.string());  // to the newest version, then back to a version-3 file by hand
   }
-  downgrade_to_version_three(db);
+  downgrade_to(db, 3);
   Store store(db.string());
   EXPECT_EQ(sql_scalar(db, "PRAGMA user_version"), std::to_string(schema_version()));
   const auto cells = store.cells(1);
