@@ -2,7 +2,7 @@
 // instruction set (cpu_gaussian_attention_kernel.cpp, compiled once per CPU_CAPABILITY).
 #include "kernels/gaussian_attention/cpu_gaussian_attention.h"
 
-#include <ATen/Version.h>
+#include "kernels/cpu_capability.h"
 
 #include <stdexcept>
 
@@ -34,17 +34,16 @@ struct Build {
   Forward forward;
 };
 
-// LibTorch's own choice (its CPU capability, lowered by ATEN_CPU_CAPABILITY), among the builds compiled here.
 const Build& build_for_this_machine() {
   static const Build build = [] {
-    const std::string torch = at::get_cpu_capability();
+    const std::string name = cpu_build_for_this_machine();
 #ifdef LOCBENCH_CPU_AVX512
-    if (torch == "AVX512") return Build{"AVX512", &cpu::AVX512::gaussian_attention_forward};
+    if (name == "AVX512") return Build{name, &cpu::AVX512::gaussian_attention_forward};
 #endif
 #ifdef LOCBENCH_CPU_AVX2
-    if (torch == "AVX512" || torch == "AVX2") return Build{"AVX2", &cpu::AVX2::gaussian_attention_forward};
+    if (name == "AVX2") return Build{name, &cpu::AVX2::gaussian_attention_forward};
 #endif
-    return Build{"DEFAULT", &cpu::DEFAULT::gaussian_attention_forward};
+    return Build{name, &cpu::DEFAULT::gaussian_attention_forward};
   }();
   return build;
 }
