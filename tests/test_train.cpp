@@ -185,7 +185,7 @@ TEST(Train, HeadOnFrozenBackboneLossFalls) {
   double difference = 0;
   int lower = 0;
   for (size_t i = 30; i < 40; ++i) difference += (loss[i] - control[i]) / 10, lower += loss[i] < control[i];
-  EXPECT_LT(difference, -0.05) << log.str();  // seeds 0-3 give -0.09 to -0.18
+  EXPECT_LT(difference, -0.05) << log.str();  // seeds 0-3 give -0.08 to -0.14 (8-9 of 10 lower)
   EXPECT_GE(lower, 7) << log.str();
   EXPECT_EQ(series(r.curves, "miou").size(), 1u);
   EXPECT_GT(r.val.mIoU, 0.0);

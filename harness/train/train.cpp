@@ -20,6 +20,7 @@
 #include "harness/checkpoint/safetensors.h"
 #include "harness/dist/dist.h"
 #include "harness/model/registry.h"
+#include "kernels/resized_cross_entropy/resized_cross_entropy_op.h"
 
 namespace locbench::train {
 
@@ -694,13 +695,13 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
       torch::NoGradGuard no_grad;
       features = model->backbone->forward_dense(batch.image.to(o.device));
     }
-    // BaseDecodeHead.loss_by_feat: logits resized to the label size, CE over non-ignored pixels.
-    auto logits = seg::resize_logits(model->decode_head->forward(features), {batch.label.size(1), batch.label.size(2)});
-    if (group.distributed()) return cross_entropy_share(group, logits, batch.label.to(o.device), seg::kIgnoreIndex);
-    // A batch with no labelled pixel gives mmseg a NaN loss; a zero loss keeps the weights finite instead.
-    if (!batch.label.ne(seg::kIgnoreIndex).any().item<bool>()) return logits.sum() * 0;
-    return F::cross_entropy(logits, batch.label.to(o.device),
-                            F::CrossEntropyFuncOptions().ignore_index(seg::kIgnoreIndex));
+    // BaseDecodeHead.losses: logits resized to the label size (bilinear), then mmseg's CrossEntropyLoss with
+    // ignore 255 and avg_non_ignore=False: the summed loss of the labelled pixels over every pixel of the batch (of
+    // the global batch across ranks, so the shares add up to one process's mean). On CPU tensors the resize, the
+    // log-softmax and the NLL run fused, without the (B, K, H, W) logits.
+    const torch::Tensor label = batch.label.to(o.device);
+    const double pixels = group.sum(static_cast<double>(label.numel()));
+    return kernels::resized_cross_entropy(model->decode_head->forward(features), label, seg::kIgnoreIndex, pixels);
   };
   auto on_eval = [&](int64_t done) {
     const auto r = evaluate(*model, val, o.eval).compute();
