@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -740,13 +741,24 @@ int run_eval_seg(const SegEvalOptions& o, std::ostream& out, std::ostream& err) 
     const seg::SegDataset val = open_seg_dataset(o.dataset_kind, o.root, false, o.num_classes, o.limits);
     seg::SegmentationModel model = segmentation_model(o.model, o.checkpoint, o.head, val);
     model->to(o.device);
+    // The scoring loop alone (decode, preprocess, inference, resize + argmax, IoU areas), wall and process CPU time.
+    const auto wall0 = std::chrono::steady_clock::now();
+    const std::clock_t cpu0 = std::clock();
     const auto r = evaluate(*model, val, o.eval).compute();
-    if (o.json)
-      out << nlohmann::json{{"mIoU", r.mIoU}, {"aAcc", r.aAcc}, {"mAcc", r.mAcc}, {"images", val.samples.size()}}.dump()
+    const double cpu = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+    const size_t images = val.samples.size();
+    if (o.json) {
+      out << nlohmann::json{{"mIoU", r.mIoU}, {"aAcc", r.aAcc}, {"mAcc", r.mAcc}, {"images", images},
+                            {"seconds", wall}, {"cpu_seconds", cpu}}.dump()
           << "\n";
-    else
+    } else {
       out << val.name << " " << val.split << " (" << o.eval.mode << "): mIoU " << r.mIoU << " %, aAcc " << r.aAcc
           << " %, mAcc " << r.mAcc << " %\n";
+      if (images > 0)
+        out << images << " images in " << wall << " s: " << 1e3 * wall / images << " ms per image (CPU "
+            << 1e3 * cpu / images << " ms)\n";
+    }
     return 0;
   } catch (const std::exception& e) {
     if (dist::world().distributed()) throw;  // under a launcher bench's run_guarded ends the job on every rank
