@@ -94,6 +94,9 @@ TEST(EndToEndMmseg, EvalSegEqualsMmsegDatasetEvaluate) {
     EXPECT_EQ(images, 16);
     EXPECT_LE(differing, pixels / 10000) << differing << " of " << pixels << " pixels differ from mmseg's predictions";
     const auto got = nlohmann::json::parse(r.out);
+    EXPECT_EQ(got.at("images").get<int64_t>(), 16);
+    EXPECT_GT(got.at("seconds").get<double>(), 0.0);  // the scoring loop's time, beside the metrics
+    EXPECT_GT(got.at("cpu_seconds").get<double>(), 0.0);
     for (const char* metric : {"aAcc", "mIoU", "mAcc"}) {
       const double ours = round2(got[metric].get<double>()), theirs = ref[metric].get<double>();
       EXPECT_LE(std::abs(ours - theirs), 0.01 + 1e-9) << metric << ": bench " << ours << ", mmseg " << theirs;

@@ -8,6 +8,7 @@
 //   sdpa_materialised_gab_relpos the same, materialised
 //   sdpa_unbiased                SDPA without a bias: the floor
 // Options before Google Benchmark's own: --threads N (LibTorch intra-op threads, default 1).
+#include "kernels/cpu_bench_main.h"
 #include "kernels/gaussian_attention/bench_common.h"
 #include "kernels/gaussian_attention/cpu_gaussian_attention.h"
 #include "kernels/gaussian_attention/gaussian_attention_op.h"
@@ -100,20 +101,7 @@ void register_cpu(const std::vector<Shape>& shapes) {
 
 int main(int argc, char** argv) {
   using namespace locbench::kernels::bench;
-  int threads = 1;
-  std::vector<char*> rest{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
-      threads = std::max(1, std::atoi(argv[++i]));
-    else
-      rest.push_back(argv[i]);
-  }
-  at::set_num_threads(threads);
-  int rest_argc = int(rest.size());
-  benchmark::Initialize(&rest_argc, rest.data());
-  if (benchmark::ReportUnrecognizedArguments(rest_argc, rest.data())) return 1;
-  benchmark::AddCustomContext("torch_threads", std::to_string(threads));
-  benchmark::AddCustomContext("cpu_kernel", locbench::kernels::cpu_kernel_capability());
+  if (!locbench::kernels::init_cpu_benchmarks(argc, argv, locbench::kernels::cpu_kernel_capability())) return 1;
   std::vector<Shape> shapes;
   for (int heads : {3, 12})
     for (int side : {14, 24, 32, 40}) shapes.push_back({1, heads, 1, side, side, 64});

@@ -8,22 +8,8 @@
 
 namespace locbench::kernels {
 
-namespace cpu {
 // One per build of cpu_gaussian_attention_kernel.cpp, in the namespace its CPU_CAPABILITY names.
-namespace DEFAULT {
-void gaussian_attention_forward(const GaussianAttentionArgs& args);
-}
-#ifdef LOCBENCH_CPU_AVX2
-namespace AVX2 {
-void gaussian_attention_forward(const GaussianAttentionArgs& args);
-}
-#endif
-#ifdef LOCBENCH_CPU_AVX512
-namespace AVX512 {
-void gaussian_attention_forward(const GaussianAttentionArgs& args);
-}
-#endif
-}  // namespace cpu
+LOCBENCH_DECLARE_CPU_BUILDS(void gaussian_attention_forward(const GaussianAttentionArgs& args))
 
 namespace {
 
@@ -35,16 +21,7 @@ struct Build {
 };
 
 const Build& build_for_this_machine() {
-  static const Build build = [] {
-    const std::string name = cpu_build_for_this_machine();
-#ifdef LOCBENCH_CPU_AVX512
-    if (name == "AVX512") return Build{name, &cpu::AVX512::gaussian_attention_forward};
-#endif
-#ifdef LOCBENCH_CPU_AVX2
-    if (name == "AVX2") return Build{name, &cpu::AVX2::gaussian_attention_forward};
-#endif
-    return Build{name, &cpu::DEFAULT::gaussian_attention_forward};
-  }();
+  static const Build build{cpu_build_for_this_machine(), LOCBENCH_CPU_BUILD_OF(gaussian_attention_forward)};
   return build;
 }
 

@@ -1,6 +1,7 @@
 // Google Benchmark of head training's loss, forward and backward: the fused resized cross-entropy against ATen's
 // resize + cross-entropy (what BaseDecodeHead.losses runs), ADE20K's 150 classes at stride 16, output 512 x 512.
 // Options before Google Benchmark's own: --threads N (LibTorch intra-op threads; default 1).
+#include "kernels/cpu_bench_main.h"
 #include "kernels/resized_cross_entropy/resized_cross_entropy.h"
 #include "kernels/resized_cross_entropy/resized_cross_entropy_op.h"
 
@@ -8,11 +9,6 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
-#include <algorithm>
-#include <cstdlib>
-#include <cstring>
-#include <string>
-#include <vector>
 
 namespace {
 
@@ -45,20 +41,8 @@ BENCHMARK(BM_ResizedCrossEntropy<false>)->Name("resized_ce/aten")->Apply(shapes)
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 1;
-  std::vector<char*> rest{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
-      threads = std::max(1, std::atoi(argv[++i]));
-    else
-      rest.push_back(argv[i]);
-  }
-  at::set_num_threads(threads);
-  int rest_argc = static_cast<int>(rest.size());
-  benchmark::Initialize(&rest_argc, rest.data());
-  if (benchmark::ReportUnrecognizedArguments(rest_argc, rest.data())) return 1;
-  benchmark::AddCustomContext("torch_threads", std::to_string(threads));
-  benchmark::AddCustomContext("cpu_kernel", locbench::kernels::resized_cross_entropy_capability());
+  if (!locbench::kernels::init_cpu_benchmarks(argc, argv, locbench::kernels::resized_cross_entropy_capability()))
+    return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

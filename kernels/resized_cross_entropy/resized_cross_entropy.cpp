@@ -8,38 +8,15 @@
 
 namespace locbench::kernels {
 
-namespace cpu {
 // One per build of resized_cross_entropy_kernel.cpp, in the namespace its CPU_CAPABILITY names.
-namespace DEFAULT {
-double resized_cross_entropy(const ResizedCrossEntropyArgs& args);
-}
-#ifdef LOCBENCH_CPU_AVX2
-namespace AVX2 {
-double resized_cross_entropy(const ResizedCrossEntropyArgs& args);
-}
-#endif
-#ifdef LOCBENCH_CPU_AVX512
-namespace AVX512 {
-double resized_cross_entropy(const ResizedCrossEntropyArgs& args);
-}
-#endif
-}  // namespace cpu
+LOCBENCH_DECLARE_CPU_BUILDS(double resized_cross_entropy(const ResizedCrossEntropyArgs& args))
 
 namespace {
 
 using Kernel = double (*)(const ResizedCrossEntropyArgs&);
 
 Kernel kernel_for_this_machine() {
-  static const Kernel kernel = [] {
-    const std::string name = cpu_build_for_this_machine();
-#ifdef LOCBENCH_CPU_AVX512
-    if (name == "AVX512") return &cpu::AVX512::resized_cross_entropy;
-#endif
-#ifdef LOCBENCH_CPU_AVX2
-    if (name == "AVX2") return &cpu::AVX2::resized_cross_entropy;
-#endif
-    return &cpu::DEFAULT::resized_cross_entropy;
-  }();
+  static const Kernel kernel = LOCBENCH_CPU_BUILD_OF(resized_cross_entropy);
   return kernel;
 }
 
