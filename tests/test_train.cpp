@@ -11,7 +11,9 @@
 #include "harness/store/store.h"
 #include "harness/suite/suite.h"
 #include "harness/train/train.h"
+#include "kernels/resized_cross_entropy/resized_cross_entropy_op.h"
 #include "test_helpers.h"
+#include "tests/filled_tensors.h"
 #include "tests/image_test_helpers.h"
 #include "tests/scripted_random.h"
 
@@ -167,6 +169,38 @@ double mean(const std::vector<double>& v, size_t from, size_t n) {
   double s = 0;
   for (size_t i = from; i < from + n; ++i) s += v[i];
   return s / n;
+}
+
+// The loss head training minimises, as it calls it (the fused CPU op, divided by every pixel of the batch), against
+// mmseg 0.24's own BaseDecodeHead loss: resize, then CrossEntropyLoss() with ignore 255 (avg_non_ignore=False).
+// Inputs rebuilt bit for bit from tests/fixtures/make_seg_loss_fixture.py's recipe.
+TEST(Train, HeadLossIsMmsegsDecodeHeadLoss) {
+  const auto refs = locbench::testing::read_json(locbench::testing::fixture("seg_loss_references.json"));
+  ASSERT_EQ(refs.at("cases").size(), 3u);
+  for (const auto& c : refs.at("cases")) {
+    const auto s = c.at("shape").get<std::vector<int64_t>>();
+    const int64_t B = s[0], K = s[1], h = s[2], w = s[3], H = s[4], W = s[5];
+    const torch::Tensor logits = (locbench::testing::fill_tensor("logits", {B, K, h, w}) * 400).requires_grad_(true);
+    const torch::Tensor v = locbench::testing::fill_tensor("label", {B, H, W}).to(torch::kDouble);
+    const double scale = static_cast<float>(std::sqrt(3.0 / static_cast<double>(H * W)));
+    torch::Tensor label = ((v / scale + 1.0) / 2.0 * static_cast<double>(K + 1)).floor().to(torch::kLong);
+    label.masked_fill_(label >= K, 255);
+    label[B - 1].slice(0, H / 2).fill_(255);
+    ASSERT_EQ(label.eq(255).sum().item<int64_t>(), c.at("ignored").get<int64_t>());
+    ASSERT_EQ(locbench::kernels::fused_rejection(logits, label), "");  // the fused kernel is what is checked
+    const torch::Tensor loss =
+        locbench::kernels::resized_cross_entropy(logits, label, 255, static_cast<double>(label.numel()));
+    loss.backward();
+    const torch::Tensor grad = logits.grad().to(torch::kDouble);
+    const torch::Tensor probe = locbench::testing::fill_tensor("probe", {B, K, h, w}).to(torch::kDouble);
+    const double ref_loss = c.at("loss").get<double>(), ref_norm = c.at("grad_norm").get<double>();
+    EXPECT_NEAR(loss.item<double>(), ref_loss, 1e-5 * ref_loss) << K << " classes";
+    EXPECT_NEAR(grad.norm().item<double>(), ref_norm, 1e-5 * ref_norm) << K << " classes";
+    // A dot product with a probe moves with any single wrong entry; its scale is |grad| |probe|.
+    EXPECT_NEAR((grad * probe).sum().item<double>(), c.at("grad_dot_probe").get<double>(),
+                1e-5 * ref_norm * probe.norm().item<double>())
+        << K << " classes";
+  }
 }
 
 TEST(Train, HeadOnFrozenBackboneLossFalls) {
