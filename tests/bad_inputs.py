@@ -452,6 +452,7 @@ def make_cases(bench, d):
     add("cli", "info: --img-size 31 (not a multiple of 16)", ["info", "vit_tiny_patch16_224", "--img-size", "31x"],
         "--img-size", 2)
     add("cli", "profile: --batch-size 0", ["profile", "vit_tiny_patch16_224", "--batch-size", "0"], "--batch-size", 2)
+    add("cli", "profile: --img-size 0", ["profile", "vit_tiny_patch16_224", "--img-size", "0"], "--img-size", 2)
     add("cli", "profile: --device cuda:99", ["profile", "vit_tiny_patch16_224", "--device", "cuda:99"], "cuda")
     add("cli", "train: --iterations 0", ["train", "--model", "vit_tiny_patch16_224", "--dataset", "ade20k", "--root",
                                          d, "--iterations", "0"], "--iterations", 2)

@@ -66,6 +66,17 @@ TEST(Cli, InfoPrintsParamsMacsAndFlops) {
   EXPECT_GT(sized["macs"].get<double>(), j["macs"].get<double>());
 }
 
+TEST(Cli, ProfileRunsTheModelAtTheAskedSize) {
+  auto dir = temp_dir("cli_profile");
+  const auto r = bench("profile vit_pico_patch8_64 --img-size 96x128 --json", dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("input"), nlohmann::json({1, 3, 96, 128}));
+  bool attention = false;
+  for (const auto& row : j.at("rows")) attention |= row.at("name") == "aten::scaled_dot_product_attention";
+  EXPECT_TRUE(attention) << r.out;
+}
+
 TEST(Cli, UnknownModelIsOneLineWithSuggestion) {
   auto dir = temp_dir("cli_unknown");
   auto r = bench("info vitt_tiny", dir);

@@ -205,7 +205,7 @@ void forward(const ForwardOptions& o) {
 }
 
 struct ProfileCommandOptions {
-  std::string model, device = "cpu";
+  std::string model, device = "cpu", img_size;
   int64_t batch = 1;
   int iterations = 1;
   bool json = false;
@@ -232,15 +232,23 @@ torch::Device device_option(const std::string& text) {
 void profile_command(const ProfileCommandOptions& o) {
   lookup(o.model);
   const torch::Device device = device_option(o.device);
-  auto model = create_model(o.model);
+  ModelArgs args;
+  if (!o.img_size.empty()) args.img_size = parse_img_size(o.img_size);
+  auto model = create_model(o.model, args);
   model->eval();
   const auto& in = model->variant_config().input_size;
   profile::ProfileOptions po;
   po.iterations = o.iterations;
   const auto p = profile::profile_model(*model, torch::randn({o.batch, in[0], in[1], in[2]}), device,
                                         po);
-  if (o.json) std::cout << profile::to_json(p).dump(2) << "\n";
-  else profile::print_table(p, std::cout, 40);
+  if (o.json) {
+    auto j = profile::to_json(p);
+    j["input"] = {o.batch, in[0], in[1], in[2]};
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "input " << o.batch << "x" << in[0] << "x" << in[1] << "x" << in[2] << "\n";
+    profile::print_table(p, std::cout, 40);
+  }
 }
 
 }  // namespace
@@ -299,6 +307,7 @@ void add_profile_command(CLI::App& app) {
   cmd->add_option("model", o->model, "Registered model name")->required();
   cmd->add_option("--device", o->device, "cpu or cuda[:N]")->capture_default_str();
   cmd->add_option("--batch-size", o->batch, "Images per forward")->check(CLI::Range(1, 65536))->capture_default_str();
+  cmd->add_option("--img-size", o->img_size, "Input size H or HxW (default: the variant's)");
   cmd->add_option("--iterations", o->iterations, "Forwards traced after one warm-up")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
