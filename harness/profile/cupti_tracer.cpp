@@ -1,6 +1,6 @@
 // CUPTI Activity API tracer: per-kernel rows (name, duration, grid, block, registers, shared memory, stream) and
-// per-API rows of the CUDA runtime/driver calls of a traced region. Conventions: shared/conventions.md section 4
-// (4 MiB buffers, forced flush, dropped-record count, CUPTI version recorded with every profile).
+// per-API rows of the CUDA runtime/driver calls of a traced region: 4 MiB activity buffers, a forced flush at the
+// end, the dropped-record count and the CUPTI version recorded with every profile.
 #include "harness/profile/cupti_tracer.h"
 
 #include <cupti.h>

@@ -45,7 +45,7 @@ TEST(GaussianAttentionReference, LocAtViTConstantsFollowTheInitialGrid) {
   EXPECT_FLOAT_EQ(locatvit_clamp(200), -6550.0f);
 }
 
-// Initial-weight values quoted in the method notes: var 1, EPS 0.1, alpha = softplus(0) = ln 2.
+// LocAtViT's values at initialisation (sinahmr/LocAtViT): var 1, EPS 0.1, alpha = softplus(0) = ln 2.
 TEST(GaussianAttentionReference, GAugBiasMatchesPaperInitialValues) {
   const float var[2] = {1.0f, 1.0f}, amp[1] = {float(std::log(2.0))};
   const auto a = bias_only_args(BiasMode::kGAug, var, amp, 14, 14);

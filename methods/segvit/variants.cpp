@@ -38,7 +38,7 @@ VitOptions vit_options(const Backbone& b, int64_t crop, const ModelArgs& args) {
   return o;
 }
 
-// The released configs' data and optimiser settings (method notes 1.5): ADE20K (2048, crop) Resize, slide with
+// The released configs' data and optimiser settings (zbwxp/SegVit configs/): ADE20K (2048, crop) Resize, slide with
 // stride 341 (512 crop) or 608 (640); COCO-Stuff-10K (2048, 512) with min_size 512 at test, wd 0.02, poly power 2;
 // PASCAL-Context (520, 520) with min_size 480, slide 480/320, wd 0.03. All: AdamW 2e-5, head lr x10, warm-up 1500.
 SegRecipe recipe(std::array<int64_t, 2> scale, int64_t min_size, int64_t stride, double weight_decay, double power) {
