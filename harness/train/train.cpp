@@ -701,7 +701,8 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
     // the global batch across ranks, so the shares add up to one process's mean). On CPU tensors the resize, the
     // log-softmax and the NLL run fused, without the (B, K, H, W) logits.
     const torch::Tensor label = batch.label.to(o.device);
-    const double pixels = group.sum(static_cast<double>(label.numel()));
+    // Every label is padded to the crop, so the global batch's pixel count needs no collective.
+    const double pixels = static_cast<double>(stage.batch_size) * label.size(1) * label.size(2);
     return kernels::resized_cross_entropy(model->decode_head->forward(features), label, seg::kIgnoreIndex, pixels);
   };
   auto on_eval = [&](int64_t done) {
